@@ -9,7 +9,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from pacemaker_update.errors import ParseError
 from pacemaker_update.safety.transition import (
     edit_cib_leave_maintenance,

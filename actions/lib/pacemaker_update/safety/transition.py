@@ -22,7 +22,9 @@ _MAX_CIB_BYTES = 64 * 1024 * 1024
 
 # "  * Move       vip     ( server1 -> server2 )  due to ..." (2.x) and
 # " * Move    vip\t(Started server1 -> server2)" (1.1).
-_ACTION_RE = re.compile(r"^\s*\*\s+(?P<action>[A-Za-z-]+)\s+(?P<rsc>\S+)\s+\((?P<inner>[^)]*)\)\s*(?P<why>.*)$")
+_ACTION_RE = re.compile(
+    r"^\s*\*\s+(?P<action>[A-Za-z-]+)\s+(?P<rsc>\S+)\s+\((?P<inner>[^)]*)\)\s*(?P<why>.*)$"
+)
 _FENCE_RE = re.compile(r"^\s*\*\s+Fence\s+\((?P<how>\w+)\)\s+(?P<node>\S+)\s*(?P<why>.*)$")
 _SHUTDOWN_RE = re.compile(r"^\s*\*\s+Shutdown\s+(?P<node>\S+)\s*$")
 _ROLE_WORDS = {
@@ -36,16 +38,16 @@ def _parse_cib(cib: Union[bytes, str]) -> Any:
     """Parse CIB XML with entities, network access and huge trees disabled."""
     data = cib.encode("utf-8") if isinstance(cib, str) else cib
     if len(data) > _MAX_CIB_BYTES:
-        raise ParseError("CIB is larger than %d bytes" % _MAX_CIB_BYTES, code="CIB_TOO_LARGE")
+        raise ParseError(f"CIB is larger than {_MAX_CIB_BYTES} bytes", code="CIB_TOO_LARGE")
     parser = etree.XMLParser(
         resolve_entities=False, no_network=True, huge_tree=False, remove_blank_text=False
     )
     try:
         root = etree.fromstring(data, parser)
     except etree.XMLSyntaxError as exc:
-        raise ParseError("CIB is not well-formed XML: %s" % exc, code="CIB_PARSE_ERROR") from exc
+        raise ParseError(f"CIB is not well-formed XML: {exc}", code="CIB_PARSE_ERROR") from exc
     if root.tag != "cib" or root.find("configuration") is None:
-        raise ParseError("document is not a CIB (root <%s>)" % root.tag, code="CIB_PARSE_ERROR")
+        raise ParseError(f"document is not a CIB (root <{root.tag}>)", code="CIB_PARSE_ERROR")
     return root
 
 
