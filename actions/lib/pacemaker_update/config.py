@@ -1,0 +1,375 @@
+"""The pack / CLI configuration: which clusters exist and how to reach their nodes.
+
+One file, two readers: StackStorm hands the pack config (``configs/pacemaker_update.yaml``,
+defaults already filled by st2) to every action as ``self.config``; the CLI reads the same
+YAML from ``--config PATH``, ``$PACEMAKER_UPDATE_CONFIG`` or
+``~/.config/pacemaker_update/config.yaml``. Both go through :func:`load_config`, which
+validates against the pack's own ``config.schema.yaml`` (st2 dialect, converted to plain
+JSON schema here), fills the schema's defaults, then checks what a schema cannot say (node
+names, addresses, duplicates, cron windows). Every problem is collected, and one
+``ConfigError`` names each key path and what is wrong with it. Secrets never appear in
+messages or reprs.
+"""
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import jsonschema
+import yaml
+
+from pacemaker_update.errors import ConfigError, InvalidInputError
+from pacemaker_update.st2compat import assign_schema_defaults, st2_schema_to_json_schema
+from pacemaker_update.validate import (
+    validate_hostname_or_address,
+    validate_node_name,
+    validate_timeout,
+)
+
+SCHEMA_PATH = Path(__file__).resolve().parents[3] / "config.schema.yaml"
+ENV_CONFIG = "PACEMAKER_UPDATE_CONFIG"
+MAX_CONFIG_BYTES = 1024 * 1024
+SECRET_KEYS = frozenset(["password"])
+_CLUSTER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+_CRON_FIELD = re.compile(r"^[A-Za-z0-9*/,-]+$")
+_TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
+
+Problem = Tuple[str, str]
+
+
+@dataclass(frozen=True)
+class SSHSettings:
+    """Effective SSH settings of one node (cluster settings merged with node overrides)."""
+
+    user: str = "root"
+    port: int = 22
+    key_file: Optional[str] = None
+    use_agent: bool = True
+    known_hosts: Optional[str] = None
+    allow_unknown_host_keys: bool = False
+    sudo: bool = False
+    password: Optional[str] = field(default=None, repr=False)
+    connect_timeout: float = 10
+    command_timeout: float = 120
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    name: str
+    address: str
+    ssh: SSHSettings
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    start: str
+    duration_minutes: int
+    timezone: str = "UTC"
+
+
+@dataclass(frozen=True)
+class ClusterConfig:
+    name: str
+    nodes: Tuple[NodeConfig, ...]
+    ssh: SSHSettings
+    frontend: str = "auto"
+    package_manager: str = "auto"
+    on_unexpected_failover: str = "pause"
+    chat_route: Optional[str] = None
+    maintenance_windows: Tuple[MaintenanceWindow, ...] = ()
+    description: str = ""
+
+    @property
+    def node_names(self) -> Tuple[str, ...]:
+        """Node names in declared order."""
+        return tuple(node.name for node in self.nodes)
+
+    def node(self, name: str) -> NodeConfig:
+        """The node called ``name``; unknown → InvalidInputError UNKNOWN_NODE (lists the known)."""
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise InvalidInputError(
+            f"node {name!r} is not in cluster {self.name!r} (known: {', '.join(self.node_names)})",
+            code="UNKNOWN_NODE",
+            details={"cluster": self.name, "node": name, "known": list(self.node_names)},
+        )
+
+    def transport_for(self, node_name: str) -> Any:
+        """An SSHTransport to ``node_name`` built from its effective settings (not connected)."""
+        from pacemaker_update.transport import SSHTransport  # lazy: transport is a lower layer
+
+        node = self.node(node_name)
+        s = node.ssh
+        return SSHTransport(
+            node.name, node.address, port=s.port, user=s.user, key_file=s.key_file,
+            use_agent=s.use_agent, known_hosts=s.known_hosts,
+            allow_unknown_host=s.allow_unknown_host_keys, sudo=s.sudo, password=s.password,
+            connect_timeout=s.connect_timeout, command_timeout=s.command_timeout,
+        )
+
+
+@dataclass(frozen=True)
+class PackConfig:
+    clusters: Tuple[ClusterConfig, ...]
+    source: Optional[str] = None
+
+    @property
+    def cluster_names(self) -> Tuple[str, ...]:
+        return tuple(cluster.name for cluster in self.clusters)
+
+    def cluster(self, name: str) -> ClusterConfig:
+        """The cluster profile ``name``; unknown → InvalidInputError UNKNOWN_CLUSTER."""
+        for cluster in self.clusters:
+            if cluster.name == name:
+                return cluster
+        raise InvalidInputError(
+            f"cluster {name!r} is not configured (known: {', '.join(self.cluster_names)})",
+            code="UNKNOWN_CLUSTER",
+            details={"cluster": name, "known": list(self.cluster_names)},
+            hint="add it under clusters: in the pack config, or use one of the known names",
+        )
+
+
+def load_st2_schema(path: Path = SCHEMA_PATH) -> Dict[str, Any]:
+    """The pack's config.schema.yaml as st2 sees it (attribute name → st2 property schema)."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return dict(yaml.safe_load(handle))
+    except OSError as exc:
+        raise ConfigError(f"cannot read the config schema {path}: {exc}",
+                          code="CONFIG_SCHEMA_MISSING", details={"path": str(path)}) from exc
+
+
+def format_path(parts: Sequence[Union[str, int]]) -> str:
+    """``['clusters', 'prod', 'nodes', 1, 'address']`` → ``clusters.prod.nodes[1].address``."""
+    text = ""
+    for part in parts:
+        text += f"[{part}]" if isinstance(part, int) else ("." if text else "") + str(part)
+    return text or "(top level)"
+
+
+def _schema_problems(instance: Any, schema: Mapping[str, Any]) -> List[Problem]:
+    problems: List[Problem] = []
+    validator = jsonschema.Draft4Validator(schema)
+    for error in validator.iter_errors(instance):
+        path = list(error.absolute_path)
+        if error.validator == "required":
+            missing = [n for n in error.validator_value if n not in (error.instance or {})]
+            problems.extend((format_path(path + [n]), "is required") for n in missing)
+        elif error.validator == "additionalProperties" and error.validator_value is False:
+            allowed = sorted(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(allowed), key=str):
+                problems.append((format_path(path + [key]),
+                                 f"unknown key (allowed: {', '.join(allowed)})"))
+        elif path and path[-1] in SECRET_KEYS:
+            problems.append((format_path(path), f"invalid {error.validator} (value hidden)"))
+        else:
+            problems.append((format_path(path), error.message))
+    return problems
+
+
+def _check_window(window: Mapping[str, Any]) -> List[Tuple[str, str]]:
+    out = []
+    fields = str(window.get("start", "")).split()
+    if len(fields) != 5 or not all(_CRON_FIELD.match(f) for f in fields):
+        out.append(("start", f"{window.get('start')!r} is not a 5-field cron expression"))
+    tz = window.get("timezone", "UTC")
+    if not isinstance(tz, str) or not _TIMEZONE.match(tz) or not _zone_exists(tz):
+        out.append(("timezone", f"{tz!r} is not an IANA time zone name"))
+    return out
+
+
+def _zone_exists(name: str) -> bool:
+    try:
+        import zoneinfo  # Python 3.9+; on 3.8 the name's shape is all we can check
+    except ImportError:
+        return True
+    try:
+        zoneinfo.ZoneInfo(name)
+        return True
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return False
+
+
+def _check(validator: Any, value: Any, path: List[Any], problems: List[Problem]) -> None:
+    """Run one validate.py validator; record its message under ``path`` instead of raising."""
+    try:
+        validator(value, field=str(path[-1]))
+    except InvalidInputError as exc:
+        problems.append((format_path(path), exc.message))
+
+
+def _node_problems(nodes: Any, base: List[Any]) -> List[Problem]:
+    problems: List[Problem] = []
+    first_index: Dict[str, int] = {}
+    for index, node in enumerate(nodes if isinstance(nodes, list) else []):
+        if not isinstance(node, dict):
+            continue
+        where = base + ["nodes", index]
+        name = node.get("name")
+        if isinstance(name, str):
+            _check(validate_node_name, name, where + ["name"], problems)
+            if name in first_index:
+                problems.append((format_path(where + ["name"]),
+                                 f"duplicate node name {name!r} (also nodes[{first_index[name]}])"))
+            first_index.setdefault(name, index)
+        if isinstance(node.get("address"), str):
+            _check(validate_hostname_or_address, node["address"], where + ["address"], problems)
+        problems.extend(_ssh_problems(node.get("ssh"), where + ["ssh"]))
+    return problems
+
+
+def _ssh_problems(ssh: Any, base: List[Any]) -> List[Problem]:
+    problems: List[Problem] = []
+    if isinstance(ssh, dict):
+        for key in ("connect_timeout", "command_timeout"):
+            if isinstance(ssh.get(key), int) and not isinstance(ssh[key], bool):
+                _check(validate_timeout, ssh[key], base + [key], problems)
+    return problems
+
+
+def _cluster_problems(name: str, cluster: Any) -> List[Problem]:
+    base: List[Any] = ["clusters", name]
+    problems: List[Problem] = []
+    if not _CLUSTER_NAME.match(name):
+        problems.append((format_path(base), "cluster name must be 1-63 letters, digits, '_' "
+                         "or '-', starting with a letter or digit"))
+    if not isinstance(cluster, dict):
+        return problems
+    problems.extend(_node_problems(cluster.get("nodes"), base))
+    problems.extend(_ssh_problems(cluster.get("ssh"), base + ["ssh"]))
+    for index, window in enumerate(cluster.get("maintenance_windows") or []):
+        if isinstance(window, dict):
+            where = base + ["maintenance_windows", index]
+            problems.extend((format_path(where + [k]), m) for k, m in _check_window(window))
+    return problems
+
+
+def _to_plain(value: Any) -> Any:
+    """Deep copy of a Mapping/sequence tree into dicts and lists (st2 passes PackConfigDict)."""
+    if isinstance(value, Mapping):
+        return {key: _to_plain(sub) for key, sub in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_to_plain(sub) for sub in value]
+    return value
+
+
+def load_config(data: Mapping[str, Any], source: Optional[str] = None) -> PackConfig:
+    """Validate a config mapping and build the frozen :class:`PackConfig`.
+
+    All problems (schema and semantic) are gathered into one ConfigError CONFIG_INVALID
+    whose message names the first key path and whose details list every problem.
+    """
+    if not isinstance(data, Mapping):
+        raise ConfigError("the configuration must be a mapping with a clusters: key, got "
+                          + type(data).__name__, details={"source": source})
+    st2_schema = load_st2_schema()
+    instance = assign_schema_defaults(_to_plain(data), {"properties": st2_schema})
+    problems = _schema_problems(instance, st2_schema_to_json_schema(st2_schema))
+    clusters = instance.get("clusters")
+    if isinstance(clusters, dict):
+        for name, cluster in clusters.items():
+            problems.extend(_cluster_problems(str(name), cluster))
+    if problems:
+        where = f" in {source}" if source else ""
+        more = f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else ""
+        raise ConfigError(
+            f"invalid configuration{where}: {problems[0][0]}: {problems[0][1]}{more}",
+            details={"source": source,
+                     "problems": [{"path": p, "message": m} for p, m in problems]},
+            hint="fix the listed keys; config.schema.yaml and pacemaker_update.yaml.example "
+                 "describe every key",
+        )
+    return PackConfig(tuple(_build_cluster(n, c) for n, c in clusters.items()), source)
+
+
+def _build_cluster(name: str, data: Mapping[str, Any]) -> ClusterConfig:
+    ssh = SSHSettings(**data["ssh"])
+    nodes = tuple(NodeConfig(n["name"], n["address"], replace(ssh, **n.get("ssh", {})))
+                  for n in data["nodes"])
+    windows = tuple(MaintenanceWindow(**w) for w in data.get("maintenance_windows", []))
+    return ClusterConfig(
+        name=name, nodes=nodes, ssh=ssh, frontend=data["frontend"],
+        package_manager=data["package_manager"],
+        on_unexpected_failover=data["on_unexpected_failover"],
+        chat_route=data.get("chat_route"), maintenance_windows=windows,
+        description=data.get("description", ""),
+    )
+
+
+def build_adhoc_cluster(nodes: Sequence[Any], name: str = "adhoc") -> ClusterConfig:
+    """A ClusterConfig from explicit nodes (names, or ``{name, address, ssh}`` mappings).
+
+    Goes through :func:`load_config`, so explicit nodes get exactly the validation and the
+    defaults a configured cluster gets; a bare name is also its address.
+    """
+    entries = [{"name": n, "address": n} if isinstance(n, str) else n for n in nodes]
+    try:
+        return load_config({"clusters": {name: {"nodes": entries}}}).cluster(name)
+    except ConfigError as exc:
+        problems = exc.details.get("problems", [])
+        for problem in problems:
+            problem["path"] = problem["path"].replace(f"clusters.{name}.", "", 1)
+        first = problems[0] if problems else {"path": "nodes", "message": exc.message}
+        raise InvalidInputError(f"invalid nodes: {first['path']}: {first['message']}",
+                                code="INVALID_NODES", details={"problems": problems}) from exc
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that rejects a mapping key given twice (YAML would keep the last silently)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        keys = [self.construct_object(k, deep=deep) for k, _ in node.value]
+        for index, key in enumerate(keys):
+            if key in keys[:index]:
+                line = node.start_mark.line + 1
+                raise ConfigError(f"duplicate key {key!r} in the mapping at line {line}",
+                                  details={"key": str(key), "line": line})
+        return super().construct_mapping(node, deep=deep)
+
+
+def load_config_file(path: Union[str, Path]) -> PackConfig:
+    """Read a YAML config file (the CLI's, or st2's configs/pacemaker_update.yaml)."""
+    path = Path(path).expanduser()
+    try:
+        if path.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"{path} is larger than {MAX_CONFIG_BYTES} bytes")
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read config file {path}: {exc.strerror}",
+                          code="CONFIG_NOT_FOUND", details={"path": str(path)}) from exc
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc.message}", details=exc.details) from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}",
+                          details={"path": str(path)}) from exc
+    return load_config(data if data is not None else {}, source=str(path))
+
+
+def default_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/pacemaker_update/config.yaml`` (``~/.config`` when unset)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "pacemaker_update" / "config.yaml"
+
+
+def find_config_file(explicit: Optional[Union[str, Path]] = None) -> Path:
+    """The CLI's config file: ``explicit`` (--config), else $PACEMAKER_UPDATE_CONFIG, else default.
+
+    An explicitly named file that does not exist is an error, never silently replaced by
+    another file; ConfigError CONFIG_NOT_FOUND says what was tried.
+    """
+    named = explicit or os.environ.get(ENV_CONFIG)
+    candidate = Path(named).expanduser() if named else default_config_path()
+    if candidate.is_file():
+        return candidate
+    origin = "--config" if explicit else (ENV_CONFIG if named else "default location")
+    raise ConfigError(
+        f"no config file at {candidate} ({origin})", code="CONFIG_NOT_FOUND",
+        details={"path": str(candidate), "origin": origin},
+        hint="copy pacemaker_update.yaml.example there, or pass --config PATH",
+    )
