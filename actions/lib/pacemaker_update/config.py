@@ -8,7 +8,8 @@ validates against the pack's own ``config.schema.yaml`` (st2 dialect, converted 
 JSON schema here), fills the schema's defaults, then checks what a schema cannot say (node
 names, addresses, duplicates, cron windows). Every problem is collected, and one
 ``ConfigError`` names each key path and what is wrong with it. Secrets never appear in
-messages or reprs.
+messages or reprs. The transport layer is imported only when a transport is built, so the
+config can be loaded and checked without paramiko.
 """
 
 import os
@@ -99,9 +100,9 @@ class ClusterConfig:
 
     def transport_for(self, node_name: str) -> Any:
         """An SSHTransport to ``node_name`` built from its effective settings (not connected)."""
-        from pacemaker_update.transport import SSHTransport  # lazy: transport is a lower layer
-
         node = self.node(node_name)
+        from pacemaker_update.transport import SSHTransport  # lazy: see module doc
+
         s = node.ssh
         return SSHTransport(
             node.name, node.address, port=s.port, user=s.user, key_file=s.key_file,
