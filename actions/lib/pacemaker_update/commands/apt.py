@@ -8,7 +8,7 @@ takes an argv, not an environment) and dpkg keeping changed config files.
 import re
 from typing import Dict, List, Optional, Sequence
 
-from pacemaker_update.commands.packages import PackageManager, filter_packages
+from pacemaker_update.commands.packages import PackageManager
 from pacemaker_update.errors import CommandFailedError, ParseError
 
 DPKG_FORMAT = "${Package}\\t${Version}\\t${db:Status-Status}\\n"
@@ -47,7 +47,12 @@ class Apt(PackageManager):
 
     def parse_updates(self, stdout: str, rc: int,
                       packages: Optional[Sequence[str]] = None) -> Dict[str, str]:
-        """``Inst NAME [OLD] (NEW SUITE [ARCH])`` lines of the simulation."""
+        """``Inst NAME [OLD] (NEW SUITE [ARCH])`` lines of the simulation.
+
+        Not filtered by ``packages``: the simulation lists exactly what
+        update(packages) would change, dependencies included, which is what a
+        person approving the update needs to see.
+        """
         if rc != 0:
             raise CommandFailedError("apt-get simulation failed",
                                      details={"rc": rc, "stdout": stdout[-500:]})
@@ -56,7 +61,7 @@ class Apt(PackageManager):
             match = _INST.match(line)
             if match:
                 found[match.group(1)] = match.group(3)
-        return filter_packages(found, packages)
+        return found
 
     def update(self, packages: Optional[Sequence[str]] = None) -> List[str]:
         """Everything: ``apt-get upgrade``; named: ``install --only-upgrade PKG...``."""

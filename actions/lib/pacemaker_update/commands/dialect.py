@@ -8,7 +8,7 @@ Status commands are crm_mon for all dialects: one parser, one truth.
 from typing import List, Optional
 
 from pacemaker_update.commands import crm_mon
-from pacemaker_update.errors import UnsupportedError
+from pacemaker_update.errors import InvalidInputError, UnsupportedError
 from pacemaker_update.validate import validate_node_name, validate_resource_id
 
 
@@ -85,6 +85,10 @@ class Dialect:
 
 def bool_word(on: bool) -> str:
     """Pacemaker's spelling of a boolean property value."""
+    # Strictly a bool: "off" is truthy and would do the opposite of what was meant.
     if not isinstance(on, bool):
-        raise TypeError(f"expected a bool, got {on!r}")
+        raise InvalidInputError(
+            f"expected true or false, got {on!r}",
+            details={"field": "on", "value": repr(on)[:80], "rule": "bool"},
+        )
     return "true" if on else "false"
