@@ -1,0 +1,213 @@
+"""Driving one workflow run with the real orquesta conductor, as st2 does.
+
+The main thread owns the conductor: it asks for the next tasks, marks them
+running, hands actions to worker threads and feeds their results back
+(``ActionExecutionEvent`` / ``TaskItemActionExecutionEvent``). It also does
+what the conductor leaves to the runner: waiting task delays, fast-forwarding
+tasks without an action and with-items over empty lists, remembering item
+results and in-flight actions, and polling for pause/cancel requests between
+actions. Every change is written to the store in one transaction with the
+conductor state, so a killed process can be resumed.
+"""
+
+import concurrent.futures as cf
+import json
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+from pacemaker_update.engine import compat
+
+compat.apply_fixes()
+
+from orquesta import events, statuses  # type: ignore  # noqa: E402
+from orquesta import exceptions as orq_exc  # type: ignore  # noqa: E402
+
+from pacemaker_update.engine.flight import Flight, execute_flight  # noqa: E402
+from pacemaker_update.engine.progress import ProgressEvent  # noqa: E402
+
+NO_ITEM = -1
+
+
+class RunDriver(object):
+    """Runs one workflow execution (a top-level run or a subworkflow) to rest."""
+
+    def __init__(self, engine: Any, store: Any, run_id: str, root_id: str, conductor: Any,
+                 masker: Any, depth: int = 0) -> None:
+        self.engine, self.store, self.run_id, self.root_id = engine, store, run_id, root_id
+        self.conductor, self.masker, self.depth = conductor, masker, depth
+        self.futures: Dict[Any, Flight] = {}
+        self.pool: Optional[cf.ThreadPoolExecutor] = None
+        self.intervals: List[Tuple[float, float]] = []
+        self.action_time = self.delay_time = 0.0
+        self.actions = 0
+        self.requested: Optional[str] = None
+
+    # -- events and persistence ---------------------------------------------
+    def emit(self, kind: str, flight: Optional[Flight] = None, **kw: Any) -> None:
+        """Send a progress event (secrets masked) to the engine's sink."""
+        if flight is not None:
+            kw.update(task_id=flight.task_id, route=flight.route, action=flight.ref,
+                      item_id=flight.item_id)
+        if "message" in kw:
+            kw["message"] = self.masker.mask_text(str(kw["message"]))
+        self.engine.emit(ProgressEvent(kind, self.run_id, depth=self.depth, **kw))
+
+    def save(self) -> None:
+        """Write the conductor state (secrets replaced by markers)."""
+        text = self.masker.hide_state(json.dumps(self.conductor.serialize()))
+        self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
+
+    def update(self, flight: Flight, status: str, result: Any = None, acc: Any = None) -> None:
+        """Feed one action status to the conductor (item-aware)."""
+        if flight.item_id is None:
+            event = events.ActionExecutionEvent(status, result=result)
+        else:
+            event = events.TaskItemActionExecutionEvent(
+                flight.item_id, status, result=result, accumulated_result=acc)
+        self.conductor.update_task_state(flight.task_id, flight.route, event)
+
+    # -- the loop -----------------------------------------------------------
+    def drive(self) -> str:
+        """Run until nothing is left to do; returns the workflow status."""
+        start = time.monotonic()
+        try:
+            self.recover_inflight()
+            while True:
+                self.apply_requests()
+                progressed = self.dispatch_ready()
+                if self.futures:
+                    self.collect(self.engine.poll_interval)
+                elif not progressed:
+                    break
+        finally:
+            if self.pool is not None:
+                self.pool.shutdown(wait=True)
+        return self.engine.finish_run(self, time.monotonic() - start)
+
+    def apply_requests(self) -> None:
+        """Turn a pause/cancel request (flag in the DB or a signal) into a conductor request."""
+        request = self.store.get_request(self.root_id)
+        if self.engine.stop_event.is_set() and request != "cancel":
+            request = "pause"
+        if not request or request == self.requested:
+            return
+        target = statuses.CANCELED if request == "cancel" else statuses.PAUSED
+        try:
+            self.conductor.request_workflow_status(target)
+        except orq_exc.InvalidWorkflowStatusTransition:
+            return
+        self.requested = request
+        self.emit("request", status=self.conductor.get_workflow_status(),
+                  message="%s requested" % request)
+        self.save()
+
+    def dispatch_ready(self) -> bool:
+        """Start every task the conductor says is ready; whether anything happened."""
+        tasks = self.conductor.get_next_tasks()
+        for task in tasks:
+            self.dispatch_task(task)
+        if tasks:
+            self.save()
+        return bool(tasks)
+
+    def dispatch_task(self, task: Dict[str, Any]) -> None:
+        """Mark a task's actions running and start them (or fast-forward the task)."""
+        tid, route = task["id"], task["route"]
+        if task["spec"].has_items() and task.get("items_count") == 0:
+            flight = Flight(tid, route, None, None, {}, 0)
+            self.fast_forward(flight, [])
+            return
+        for action in task["actions"]:
+            item_id = action.get("item_id")
+            flight = Flight(tid, route, item_id, action.get("action"), action.get("input") or {},
+                            task.get("items_count", 0), delay=task.get("delay") or 0)
+            if flight.ref is None:
+                self.fast_forward(flight, None)
+            else:
+                self.update(flight, statuses.RUNNING)
+                self.start_flight(flight)
+
+    def fast_forward(self, flight: Flight, result: Any) -> None:
+        """Complete a task that has nothing to run (no action, empty with-items)."""
+        event = events.ActionExecutionEvent
+        self.conductor.update_task_state(flight.task_id, flight.route, event(statuses.RUNNING))
+        self.conductor.update_task_state(flight.task_id, flight.route,
+                                         event(statuses.SUCCEEDED, result=result))
+        now = time.time()
+        self.store.add_task({"run_id": self.run_id, "task_id": flight.task_id,
+                             "route": flight.route, "status": statuses.SUCCEEDED,
+                             "started_at": now, "ended_at": now, "duration": 0.0,
+                             "action_time": 0.0, "delay": 0.0, "result": result})
+
+    def start_flight(self, flight: Flight, rerun: bool = False) -> None:
+        """Record an action as in flight and hand it to a worker (or ask for an answer)."""
+        flight.started = time.time()
+        if flight.child_run is None and self.engine.is_workflow(flight.ref):
+            flight.child_run = self.engine.new_run_id()
+        with self.store.transaction():
+            flight.seq = self.store.add_task({
+                "run_id": self.run_id, "task_id": flight.task_id, "route": flight.route,
+                "item_id": flight.item_id, "action": flight.ref, "status": statuses.RUNNING,
+                "started_at": flight.started, "input": self.masker.mask(flight.params),
+                "child_run": flight.child_run})
+            self.store.put_inflight(flight.inflight_row(self.run_id))
+            self.save()
+        self.emit("task_started", flight, status="rerun" if rerun else statuses.RUNNING)
+        if flight.ref == "core.ask":
+            self.engine.handle_inquiry(self, flight)
+            return
+        if self.pool is None:
+            self.pool = cf.ThreadPoolExecutor(max_workers=self.engine.max_workers)
+        self.futures[self.pool.submit(execute_flight, self, flight)] = flight
+
+    def collect(self, timeout: float) -> None:
+        """Wait a little for workers; feed every finished action to the conductor."""
+        done, _ = cf.wait(list(self.futures), timeout=timeout,
+                          return_when=cf.FIRST_COMPLETED)
+        for future in done:
+            flight = self.futures.pop(future)
+            status, result = future.result()
+            self.complete(flight, status, result)
+
+    def complete(self, flight: Flight, status: str, result: Any) -> None:
+        """Feed an action result to the conductor and write it down atomically."""
+        ended = time.time()
+        acc = None
+        with self.store.transaction():
+            if flight.item_id is not None:
+                hidden = json.loads(self.masker.hide_state(json.dumps(result)))
+                self.store.put_item(self.run_id, flight.task_id, flight.route,
+                                    flight.item_id, status, hidden)
+                items = self.store.get_items(self.run_id, flight.task_id, flight.route)
+                items = {k: json.loads(self.masker.reveal_state(json.dumps(v)))
+                         for k, v in items.items()}
+                acc = [items.get(i) for i in range(flight.items_count)]
+            self.update(flight, status, result, acc)
+            entry = self.conductor.get_task_state_entry(flight.task_id, flight.route) or {}
+            if flight.item_id is not None and entry.get("status") in statuses.COMPLETED_STATUSES:
+                self.store.clear_items(self.run_id, flight.task_id, flight.route)
+            if status != statuses.PAUSED:
+                self.store.drop_inflight(self.run_id, flight.task_id, flight.route,
+                                         NO_ITEM if flight.item_id is None else flight.item_id)
+            self.store.finish_task(
+                flight.seq, status=status, ended_at=ended, duration=ended - flight.started,
+                action_time=flight.action_time, delay=flight.delay_waited,
+                result=self.masker.mask(result), child_run=flight.child_run)
+            self.save()
+        self.actions += 1
+        self.action_time += flight.action_time
+        self.delay_time += flight.delay_waited
+        self.intervals.extend(flight.intervals)
+        self.emit("task_finished", flight, status=status, elapsed=ended - flight.started)
+
+    def recover_inflight(self) -> None:
+        """Restart actions that were in flight when the last process stopped."""
+        for row in self.store.list_inflight(self.run_id):
+            flight = Flight.from_row(row, self.conductor)
+            if row["kind"] == "inquiry":
+                self.engine.handle_inquiry(self, flight, resumed=True)
+                continue
+            entry = self.conductor.get_task_state_entry(flight.task_id, flight.route) or {}
+            if entry.get("status") == statuses.PAUSED:
+                self.update(flight, statuses.RUNNING)
+            self.start_flight(flight, rerun=not flight.child_run)

@@ -1,0 +1,96 @@
+"""Loading and inspecting orquesta workflows, as st2's workflow service does.
+
+``load_workflow`` = WorkflowSpec + ``inspect(app_ctx={st2 ctx})`` + the checks
+st2 adds (every literal action reference exists and is runnable here, literal
+inputs carry the required parameters and no unknown ones), recursively for
+subworkflows, so a broken workflow is refused before anything runs.
+"""
+
+from typing import Any, Dict, List, Optional, Set
+
+from pacemaker_update.engine import compat
+
+compat.apply_fixes()
+
+from orquesta.expressions import base as expr_base  # type: ignore  # noqa: E402
+from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
+
+from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
+from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError  # noqa: E402
+
+
+def make_st2_context(run_id: str, spec: ActionSpec, user: str, pack: str,
+                     parent_id: Optional[str] = None) -> Dict[str, Any]:
+    """The ``ctx(st2)`` a workflow sees under st2 (what this runner can honour)."""
+    st2 = {"action_execution_id": run_id, "workflow_execution_id": run_id, "user": user,
+           "pack": pack, "action": spec.ref, "runner": "orquesta", "api_url": None}
+    ctx: Dict[str, Any] = {"st2": st2}
+    if parent_id:
+        ctx["parent"] = {"execution_id": parent_id}
+    return ctx
+
+
+def read_workflow_text(registry: ActionRegistry, spec: ActionSpec) -> str:
+    """The YAML text of an orquesta action's entry point."""
+    with open(registry.entry_path(spec)) as handle:
+        return handle.read()
+
+
+def _is_expression(value: Any) -> bool:
+    return isinstance(value, str) and any(
+        ev.has_expressions(value) for ev in expr_base.get_evaluators().values())
+
+
+def _check_tasks(wf_spec: Any, registry: ActionRegistry) -> List[str]:
+    errors: List[str] = []
+    for name, task in wf_spec.tasks.items():
+        ref = getattr(task, "action", None)
+        if not ref or _is_expression(ref):
+            continue
+        try:
+            action = registry.resolve(ref)
+        except PacemakerUpdateError as exc:
+            errors.append("task %s: %s" % (name, exc.message))
+            continue
+        given = getattr(task, "input", None) or {}
+        if not isinstance(given, dict):
+            continue
+        unknown = sorted(set(given) - set(action.parameters))
+        missing = sorted(n for n, p in action.parameters.items()
+                         if (p or {}).get("required") and "default" not in (p or {})
+                         and n not in given)
+        errors += ['task %s: action "%s" has unexpected input "%s"' % (name, ref, u)
+                   for u in unknown]
+        errors += ['task %s: action "%s" is missing required input "%s"' % (name, ref, m)
+                   for m in missing]
+    return errors
+
+
+def load_workflow(registry: ActionRegistry, spec: ActionSpec, st2_ctx: Dict[str, Any],
+                  seen: Optional[Set[str]] = None) -> Any:
+    """A WorkflowSpec inspected like st2 does; ``InvalidInputError`` listing every problem."""
+    seen = set() if seen is None else seen
+    seen.add(spec.ref)
+    wf_spec = WorkflowSpec(read_workflow_text(registry, spec))
+    result = wf_spec.inspect(app_ctx=st2_ctx, raise_exception=False)
+    problems = ["%s: %s" % (cat, e.get("message")) for cat, entries in result.items()
+                for e in entries]
+    problems += _check_tasks(wf_spec, registry)
+    for task in wf_spec.tasks.values():
+        ref = getattr(task, "action", None)
+        if not ref or _is_expression(ref):
+            continue
+        try:
+            child = registry.resolve(ref)
+        except PacemakerUpdateError:
+            continue
+        if child.runner_type == "orquesta" and child.ref not in seen:
+            try:
+                load_workflow(registry, child, st2_ctx, seen)
+            except InvalidInputError as exc:
+                problems.append("subworkflow %s: %s" % (child.ref, exc.message))
+    if problems:
+        raise InvalidInputError(
+            "Workflow %s is invalid: %s" % (spec.ref, "; ".join(problems)),
+            code="WORKFLOW_INVALID", details={"workflow": spec.ref, "errors": problems})
+    return wf_spec
