@@ -29,7 +29,8 @@ def normalise_role(role: Optional[str]) -> Optional[str]:
     """
     if role is None:
         return None
-    return ROLE_KINDS.get(role.strip().lower(), "unknown")
+    kind = ROLE_KINDS.get(role.lower())
+    return kind if kind is not None else ROLE_KINDS.get(role.strip().lower(), "unknown")
 
 
 @dataclass(frozen=True)

@@ -171,21 +171,42 @@ def normalise_agent(agent: Optional[str]) -> Optional[str]:
     return ":".join(part for part in agent.split(":") if part)
 
 
+_RES_FLAGS = ("active", "managed", "failed", "blocked", "orphaned", "failure_ignored")
+
+
+def _resource_flags(rd: Reader, el: Any) -> Tuple[Optional[bool], ...]:
+    # thousands of resources share a handful of flag combinations: parse each once
+    get = el.get
+    key = (
+        get("active"), get("managed"), get("failed"),
+        get("blocked"), get("orphaned"), get("failure_ignored"),
+    )  # fmt: skip
+    flags = rd.flag_cache.get(key)
+    if flags is None:
+        flags = tuple(rd.flag(el, name) for name in _RES_FLAGS)
+        rd.flag_cache[key] = flags
+    return flags
+
+
 def _parse_resource(rd: Reader, el: Any, ctx: Dict[str, str], promotable: bool) -> Resource:
-    role = rd.text(el, "role")
+    get = el.get
+    role, agent = get("role"), get("resource_agent")
+    if agent not in rd.cache:  # few distinct agents, thousands of resources
+        rd.cache[agent] = normalise_agent(agent)
+    active, managed, failed, blocked, orphaned, failure_ignored = _resource_flags(rd, el)
     return Resource(
-        id=_required(rd, el, "id"),
-        agent=normalise_agent(rd.text(el, "resource_agent")),
+        id=get("id") or _required(rd, el, "id"),
+        agent=rd.cache[agent],
         role=role,
         role_kind=normalise_role(role),
-        target_role=rd.text(el, "target_role"),
-        active=rd.flag(el, "active"),
-        managed=rd.flag(el, "managed"),
-        failed=rd.flag(el, "failed"),
-        blocked=rd.flag(el, "blocked"),
-        orphaned=rd.flag(el, "orphaned"),
-        failure_ignored=rd.flag(el, "failure_ignored"),
-        nodes=tuple(_required(rd, n, "name") for n in el.findall("node")),
+        target_role=get("target_role"),
+        active=active,
+        managed=managed,
+        failed=failed,
+        blocked=blocked,
+        orphaned=orphaned,
+        failure_ignored=failure_ignored,
+        nodes=tuple(n.get("name") or _required(rd, n, "name") for n in el.iterchildren("node")),
         group=ctx.get("group"),
         clone=ctx.get("clone"),
         bundle=ctx.get("bundle"),

@@ -6,7 +6,7 @@ size cap, and every failure becomes a coded ``ParseError`` naming the bad line.
 """
 
 import re
-from typing import Any, Optional, Union
+from typing import Any, Dict, Optional, Tuple, Union
 
 from lxml import etree
 
@@ -30,6 +30,7 @@ def _make_parser() -> "etree.XMLParser":
         remove_pis=True,
         remove_comments=True,
         collect_ids=False,
+        remove_blank_text=True,  # indentation text nodes: ~1/3 of parse time, never read
     )
 
 
@@ -95,6 +96,7 @@ def load_root(raw: bytes) -> "etree._Element":
     return root
 
 
+_FAST_BOOLS = {"true": True, "false": False}
 _TRUE = {"true", "yes", "1", "on"}
 _FALSE = {"false", "no", "0", "off"}
 
@@ -104,17 +106,26 @@ class Reader:
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
+        self.cache: Dict[Optional[str], Optional[str]] = {}
+        self.flag_cache: Dict[Tuple[Optional[str], ...], Tuple[Optional[bool], ...]] = {}
 
     def text(self, el: Any, name: str) -> Optional[str]:
         """Attribute ``name`` as str, None when absent."""
         value = el.get(name)
         return None if value is None else str(value)
 
-    def flag(self, el: Any, name: str) -> Optional[bool]:
-        """Attribute ``name`` as bool, None when absent; ParseError when not a boolean."""
-        value = el.get(name)
+    def flag(self, el: Any, name: str, attrs: Optional[Dict[str, str]] = None) -> Optional[bool]:
+        """Attribute ``name`` as bool, None when absent; ParseError when not a boolean.
+
+        ``attrs`` (a dict copy of ``el.attrib``) is the fast path for elements with
+        many flags: thousands of resources are read per snapshot.
+        """
+        value = (el.attrib if attrs is None else attrs).get(name)
         if value is None:
             return None
+        fast = _FAST_BOOLS.get(value)
+        if fast is not None:
+            return fast
         low = value.strip().lower()
         if low in _TRUE:
             return True
