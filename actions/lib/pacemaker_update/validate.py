@@ -24,7 +24,7 @@ TIMEOUT_MAX_S = 86400.0
 _NODE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,252}", re.ASCII)
 _RPM_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.+-]{0,199}", re.ASCII)
 _DEB_NAME = re.compile(r"[a-z0-9][a-z0-9.+-]{1,199}(:[a-z0-9-]{1,32})?", re.ASCII)
-_RPM_VERSION = re.compile(r"([0-9]{1,10}:)?[A-Za-z0-9][A-Za-z0-9._+~^-]{0,127}", re.ASCII)
+_RPM_VERSION = re.compile(r"([0-9]{1,10}:)?[0-9][A-Za-z0-9._+~^-]{0,127}", re.ASCII)
 _DEB_VERSION = re.compile(r"([0-9]{1,10}:)?[0-9][A-Za-z0-9.+~-]{0,127}", re.ASCII)
 _XML_ID = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,254}", re.ASCII)
 _UNIT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9:_.@-]{0,255}", re.ASCII)
@@ -101,8 +101,8 @@ def validate_package_version(value: object, manager: str, field: str = "version"
     """Check a package version for a downgrade/pin: ``[epoch:]version[-release]``."""
     if manager in RPM_MANAGERS:
         return _match(_RPM_VERSION, value, field, "rpm_version",
-                      "an rpm version is [epoch:]version[-release] of ASCII letters, "
-                      "digits and '._+~^-'")
+                      "an rpm version is [epoch:]version[-release], starting with a "
+                      "digit, of ASCII letters, digits and '._+~^-'")
     if manager in DEB_MANAGERS:
         return _match(_DEB_VERSION, value, field, "deb_version",
                       "a Debian version is [epoch:]upstream[-revision], starting with a "
