@@ -1,0 +1,361 @@
+"""Rehearsal driver: runs the pack's Orquesta workflows through the REAL orquesta conductor.
+
+Only the actions are doubles (a `FakeCluster` answers them like the pack's python actions
+answer: `(ok, envelope)` seen by the workflow as `result().result`); every parameter a
+workflow passes is checked against the action's committed metadata (actions/*.yaml): unknown
+names, missing required parameters, wrong types and values outside an enum fail the run.
+Subworkflows (runner_type orquesta) are run recursively, as StackStorm does.
+
+The tests at the bottom check the driver itself refuses what StackStorm would refuse.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import pytest
+import yaml
+
+from pacemaker_update.engine import compat
+
+compat.apply_fixes()
+
+from orquesta import conducting, events, statuses  # noqa: E402
+from orquesta.specs import native as native_specs  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ACTIONS = ROOT / "actions"
+PACK = "pacemaker_update"
+ST2_CTX = {"st2": {"action_execution_id": "0" * 24, "user": "tester", "pack": PACK, "api_url": ""}}
+
+# Parameters of the st2 core actions the workflows use (st2/contrib/core/actions/*.yaml).
+CORE_PARAMS = {
+    "core.ask": {"schema", "roles", "users", "route", "ttl"},
+    "core.echo": {"message", "timeout", "cwd", "env", "sudo", "sudo_password", "kwarg_op"},
+    "core.noop": set(),
+}
+
+TYPES = {
+    "string": str,
+    "boolean": bool,
+    "integer": int,
+    "array": list,
+    "object": dict,
+}
+
+
+class DriverError(AssertionError):
+    """A workflow did something StackStorm would refuse (bad parameter, unknown action)."""
+
+
+def load_metadata(name: str) -> Dict[str, Any]:
+    """The committed metadata of one pack action (actions/<name>.yaml)."""
+    path = ACTIONS / f"{name}.yaml"
+    if not path.exists():
+        raise DriverError(f"unknown action {PACK}.{name}")
+    return yaml.safe_load(path.read_text())
+
+
+def check_params(ref: str, params: Dict[str, Any]) -> Dict[str, Any]:
+    """Validate `params` against the action metadata like st2 does; return them with defaults."""
+    if ref in CORE_PARAMS:
+        unknown = set(params) - CORE_PARAMS[ref]
+        if unknown:
+            raise DriverError(f"{ref}: unknown parameters {sorted(unknown)}")
+        return dict(params)
+    pack, _, name = ref.partition(".")
+    if pack != PACK:
+        raise DriverError(f"unknown action {ref}")
+    schema = load_metadata(name).get("parameters") or {}
+    unknown = set(params) - set(schema)
+    if unknown:
+        raise DriverError(f"{ref}: unknown parameters {sorted(unknown)}")
+    full = {}
+    for pname, pspec in schema.items():
+        if pname in params and params[pname] is not None:
+            value = params[pname]
+        elif "default" in pspec:
+            value = copy.deepcopy(pspec["default"])
+        elif pspec.get("required"):
+            raise DriverError(f"{ref}: missing required parameter {pname}")
+        else:
+            continue
+        check_value(ref, pname, pspec, value)
+        full[pname] = value
+    return full
+
+
+def check_value(ref: str, pname: str, pspec: Dict[str, Any], value: Any) -> None:
+    """Type, enum and minimum checks of one parameter value."""
+    expected = TYPES.get(pspec.get("type", ""))
+    if expected is not None:
+        ok = isinstance(value, expected)
+        if expected is int and isinstance(value, bool):
+            ok = False
+        if not ok:
+            raise DriverError(f"{ref}: {pname}={value!r} is not a {pspec['type']}")
+    if "enum" in pspec and value not in pspec["enum"]:
+        raise DriverError(f"{ref}: {pname}={value!r} not in {pspec['enum']}")
+    if "minimum" in pspec and isinstance(value, int) and value < pspec["minimum"]:
+        raise DriverError(f"{ref}: {pname}={value!r} below {pspec['minimum']}")
+    if pspec.get("type") == "array" and pspec.get("items", {}).get("type") == "string":
+        if not all(isinstance(v, str) for v in value):
+            raise DriverError(f"{ref}: {pname} must be a list of strings")
+
+
+def workflow_text(name: str) -> str:
+    """The workflow file a pack action of runner_type orquesta points to."""
+    meta = load_metadata(name)
+    if meta.get("runner_type") != "orquesta":
+        raise DriverError(f"{name} is not an orquesta workflow")
+    return (ACTIONS / meta["entry_point"]).read_text()
+
+
+@dataclass
+class Call:
+    """One action execution the workflow asked for (parameters exactly as passed)."""
+
+    ref: str
+    params: Dict[str, Any]
+    depth: int = 0
+
+    @property
+    def name(self) -> str:
+        return self.ref.split(".", 1)[1]
+
+    def brief(self) -> Tuple[str, ...]:
+        """(action, node) or (action,) — the readable sequence tests compare."""
+        node = self.params.get("node")
+        label = self.name
+        if self.name in ("set_node_standby", "set_node_maintenance", "set_cluster_maintenance"):
+            label += "(on)" if self.params.get("enabled") else "(off)"
+        return (label, node) if node else (label,)
+
+
+@dataclass
+class Run:
+    """The outcome of one rehearsed workflow run."""
+
+    status: str
+    output: Optional[Dict[str, Any]]
+    calls: List[Call] = field(default_factory=list)
+    errors: List[Any] = field(default_factory=list)
+
+    @property
+    def report(self) -> Dict[str, Any]:
+        assert self.output is not None, self.errors
+        return self.output["report"]
+
+    def sequence(self, include_core: bool = False) -> List[Tuple[str, ...]]:
+        """Pack actions called, in order (subworkflow calls themselves left out)."""
+        return [
+            c.brief()
+            for c in self.calls
+            if (include_core or c.ref.startswith(PACK + "."))
+            and not is_workflow(c.ref)
+        ]
+
+
+Responder = Callable[[str, Dict[str, Any]], Tuple[bool, Dict[str, Any]]]
+
+
+def is_workflow(ref: str) -> bool:
+    pack, _, name = ref.partition(".")
+    if pack != PACK or not (ACTIONS / f"{name}.yaml").exists():
+        return False
+    return load_metadata(name).get("runner_type") == "orquesta"
+
+
+def inspect_workflow(text: str) -> Dict[str, Any]:
+    """Errors orquesta's inspection finds (empty dict = clean)."""
+    spec = native_specs.WorkflowSpec(text)
+    return spec.inspect(app_ctx=ST2_CTX, raise_exception=False)
+
+
+def rehearse(name: str, inputs: Dict[str, Any], responder: Responder) -> Run:
+    """Run the workflow action `name` with `inputs` (validated like st2 does) to completion."""
+    calls: List[Call] = []
+    status, output, errors = _run(name, inputs, responder, calls, 0)
+    return Run(status=status, output=output, calls=calls, errors=errors)
+
+
+def _run(
+    name: str, inputs: Dict[str, Any], responder: Responder, calls: List[Call], depth: int
+) -> Tuple[str, Optional[Dict[str, Any]], List[Any]]:
+    full_inputs = check_params(f"{PACK}.{name}", inputs)
+    spec = native_specs.WorkflowSpec(workflow_text(name))
+    errors = spec.inspect(app_ctx=ST2_CTX, raise_exception=False)
+    if errors:
+        raise DriverError(f"{name} does not inspect cleanly: {errors}")
+    conductor = conducting.WorkflowConductor(spec, context=copy.deepcopy(ST2_CTX), inputs=full_inputs)
+    conductor.request_workflow_status(statuses.RUNNING)
+    for _ in range(1000):
+        tasks = conductor.get_next_tasks()
+        if not tasks:
+            break
+        for task in tasks:
+            _run_task(conductor, task, responder, calls, depth)
+    else:
+        raise DriverError(f"{name}: did not finish in 1000 rounds")
+    conductor.render_workflow_output()
+    return conductor.get_workflow_status(), conductor.get_workflow_output(), conductor.errors
+
+
+def _run_task(conductor: Any, task: Dict[str, Any], responder: Responder, calls: List[Call], depth: int) -> None:
+    if task["spec"].has_items():
+        raise DriverError("with-items is not used by these workflows")
+    for action in task["actions"]:
+        ref = action["action"]
+        running = events.ActionExecutionEvent(statuses.RUNNING)
+        conductor.update_task_state(task["id"], task["route"], running)
+        if ref is None:  # a task without action: st2 completes it at once
+            done = events.ActionExecutionEvent(statuses.SUCCEEDED)
+            conductor.update_task_state(task["id"], task["route"], done)
+            continue
+        params = json.loads(json.dumps(action["input"] or {}))
+        check_params(ref, params)
+        calls.append(Call(ref, params, depth))
+        if is_workflow(ref):
+            status, output, errors = _run(ref.split(".", 1)[1], params, responder, calls, depth + 1)
+            result: Dict[str, Any] = {"output": output}
+            if errors and status != statuses.SUCCEEDED:
+                result["errors"] = errors
+            ok = status == statuses.SUCCEEDED
+        else:
+            ok, result = responder(ref, params)
+        final = statuses.SUCCEEDED if ok else statuses.FAILED
+        conductor.update_task_state(task["id"], task["route"], events.ActionExecutionEvent(final, result=result))
+
+
+# --------------------------------------------------------------------------- fake cluster
+
+MUTATING = {
+    "set_cluster_maintenance",
+    "set_node_maintenance",
+    "set_node_standby",
+    "stop_pacemaker",
+    "start_pacemaker",
+    "update_packages",
+    "restart_services",
+    "failover",
+    "failback",
+}
+
+
+class FakeCluster:
+    """Answers the pack's actions like the python actions answer a healthy cluster.
+
+    `order`/`primary` are what preflight_check and detect_roles report; `fail_at` makes the
+    n-th matching call fail with a coded error envelope; `answers` are the core.ask responses
+    in order (True = approved).
+    """
+
+    def __init__(
+        self,
+        order: List[str],
+        primary: Optional[str] = None,
+        fail_at: Optional[Tuple[str, Optional[str]]] = None,
+        answers: Optional[List[bool]] = None,
+        cluster: str = "lab",
+    ) -> None:
+        self.order = list(order)
+        self.primary = primary if primary is not None else order[-1]
+        self.fail_at = fail_at
+        self.answers = list(answers or [])
+        self.cluster = cluster
+        self.asks: List[Dict[str, Any]] = []
+
+    def __call__(self, ref: str, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
+        if ref == "core.ask":
+            return self._ask(params)
+        if ref in ("core.echo", "core.noop"):
+            return True, {"stdout": params.get("message", ""), "stderr": "", "return_code": 0,
+                          "succeeded": True, "failed": False}
+        name = ref.split(".", 1)[1]
+        envelope = self._envelope(name, params)
+        if self._should_fail(name, params):
+            envelope["ok"] = False
+            envelope["error"] = {
+                "code": "NODE_NOT_IN_STANDBY" if name == "set_node_standby" else "ACTION_FAILED",
+                "message": f"{name} failed on {params.get('node') or 'the cluster'}",
+                "details": {"host": params.get("node"), "rc": 1},
+                "hint": "look at crm_mon -rfA1 on the node",
+            }
+            envelope["state_after"] = {"nodes": {n: "online" for n in self.order}}
+            return False, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 1}
+        return True, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 0}
+
+    def _should_fail(self, name: str, params: Dict[str, Any]) -> bool:
+        if self.fail_at is None:
+            return False
+        action, node = self.fail_at
+        return name == action and (node is None or params.get("node") == node)
+
+    def _ask(self, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
+        self.asks.append(params)
+        if not self.answers:
+            raise DriverError(f"unexpected core.ask: {params['schema'].get('description')}")
+        approved = self.answers.pop(0)
+        result = dict(params)
+        result["response"] = {"approved": approved}
+        return True, result
+
+    def _envelope(self, name: str, params: Dict[str, Any]) -> Dict[str, Any]:
+        dry = bool(params.get("dry_run")) and name in MUTATING
+        node = params.get("node")
+        data: Dict[str, Any] = {}
+        if name in ("preflight_check", "detect_roles"):
+            data = {"order": list(self.order), "primary": self.primary}
+        elif name == "snapshot_state":
+            data = {"snapshot": {"resources": {"grp": {"node": self.primary, "role": "Started"}}}}
+        elif name == "update_packages":
+            before = {"pkg-a": "1.0-1", "pkg-b": "2.0-1"}
+            after = before if dry else {"pkg-a": "1.0-2", "pkg-b": "2.0-1"}
+            data = {"before": before, "after": after, "changed": [] if dry else ["pkg-a"]}
+        commands = [{"host": node or self.order[0], "argv": ["crm_mon", "--output-as=xml"], "rc": 0,
+                     "duration": 0.01, "dry_run": False}]
+        if name in MUTATING:
+            commands.append({"host": node or self.order[0], "argv": [name, str(node)], "rc": None if dry else 0,
+                             "duration": 0.0 if dry else 0.5, "dry_run": dry})
+        return {
+            "ok": True,
+            "cluster": params.get("cluster"),
+            "dry_run": dry,
+            "data": data,
+            "commands": commands,
+            "warnings": [f"{name} warning"] if name == "update_packages" else [],
+            "state_after": None,
+            "error": None,
+        }
+
+
+# --------------------------------------------------------------------------- driver tests
+
+
+def test_driver_refuses_unknown_parameter() -> None:
+    with pytest.raises(DriverError, match="unknown parameters"):
+        check_params("pacemaker_update.set_node_standby", {"cluster": "c", "node": "n", "enabled": True, "bogus": 1})
+
+
+def test_driver_refuses_missing_required_and_bad_enum() -> None:
+    with pytest.raises(DriverError, match="missing required parameter enabled"):
+        check_params("pacemaker_update.set_node_standby", {"cluster": "c", "node": "n"})
+    with pytest.raises(DriverError, match="not in"):
+        check_params("pacemaker_update.preflight_check", {"cluster": "c", "method": "yolo"})
+
+
+def test_driver_applies_metadata_defaults() -> None:
+    full = check_params("pacemaker_update.update_packages", {"cluster": "c", "node": "n"})
+    assert full["packages"] == [] and full["timeout"] == 1800 and full["dry_run"] is False
+
+
+def test_fake_cluster_fails_the_chosen_call_with_a_coded_envelope() -> None:
+    fake = FakeCluster(["s2", "s1"], fail_at=("update_packages", "s1"))
+    ok, res = fake("pacemaker_update.update_packages", {"cluster": "lab", "node": "s2"})
+    assert ok and res["result"]["ok"]
+    ok, res = fake("pacemaker_update.update_packages", {"cluster": "lab", "node": "s1"})
+    assert not ok and res["result"]["error"]["code"] == "ACTION_FAILED"
