@@ -1,0 +1,131 @@
+"""Stopping/starting the cluster stack on one node, and restarting plain services.
+
+Stop: ``systemctl stop pacemaker`` (+ ``corosync``) on the node; verified from another
+node's crm_mon (the node is offline, nothing runs there) AND on the node itself
+(``systemctl is-active pacemaker`` no longer answers "active"). Start: corosync then
+pacemaker; verified by another node's crm_mon and the node's own crm_mon.
+"""
+
+from typing import Any, Dict, List, Optional, Sequence
+
+from ..commands.systemd import systemctl
+from ..errors import ClusterStateError, VerificationError
+from ..state import ClusterState
+from .base import CLOCK, POLL_INTERVAL, poll_until, read_state, run_change, run_read, timeout_of
+from .modes import _plan
+
+
+def _others(ctx: Any, node: str) -> List[str]:
+    return [n for n in ctx.cluster.node_names if n != node]
+
+
+def _check_quorum_after_stop(state: ClusterState, node: str) -> None:
+    online = [n.name for n in state.nodes if n.online is True and n.name != node]
+    total = len(state.nodes)
+    if not online:
+        raise ClusterStateError(f"stopping {node} would leave no node running the service",
+                                code="WOULD_LOSE_QUORUM", details={"online_others": online})
+    if total > 2 and len(online) <= total // 2:
+        raise ClusterStateError(
+            f"stopping {node} would leave {len(online)} of {total} nodes: no quorum",
+            code="WOULD_LOSE_QUORUM", details={"online_others": online, "total": total})
+
+
+def stopped_problems(state: ClusterState, node: str) -> List[str]:
+    """What keeps another node's crm_mon from showing ``node`` cleanly stopped."""
+    item = state.node(node)
+    if item is None:
+        return []
+    out = [] if item.online is False else [f"{node} online={item.online}"]
+    return out + [f"{r.id} still {r.role} on {node}" for r in state.resources_on(node)
+                  if r.role_kind != "stopped"]
+
+
+def _wait_unit(ctx: Any, node: str, unit: str, active: bool, timeout: float) -> None:
+    deadline = CLOCK.now() + timeout
+    while True:
+        res = run_read(ctx, node, systemctl("is-active", unit), timeout=30)
+        if (res.rc == 0) is active:
+            return
+        if CLOCK.now() >= deadline:
+            raise VerificationError(
+                f"{unit} on {node} is not {'active' if active else 'stopped'} after "
+                f"{timeout:g}s (systemctl is-active: rc {res.rc} {res.stdout.strip()!r})",
+                details={"host": node, "unit": unit, "expected_active": active,
+                         "rc": res.rc, "stdout": res.stdout[-200:]})
+        CLOCK.sleep(POLL_INTERVAL)
+
+
+def stop_pacemaker(ctx: Any, node: str, stop_corosync: bool = True,
+                   timeout: Optional[float] = None) -> Dict[str, Any]:
+    """Stop the cluster stack on ``node``; the other nodes keep quorum and the service."""
+    wait = timeout or timeout_of(ctx)
+    _, state = read_state(ctx, exclude=[node])
+    item = state.node(node)
+    if item is not None and item.online is False:
+        ctx.warn(f"pacemaker on {node} is already stopped (crm_mon of another node)")
+    else:
+        _check_quorum_after_stop(state, node)
+    units = ["pacemaker"] + (["corosync"] if stop_corosync else [])
+    for unit in units:
+        run_change(ctx, node, systemctl("stop", unit), timeout=wait)
+    if ctx.dry_run:
+        return {"node": node, "stopped": units, "planned": _plan(ctx)}
+    state = poll_until(ctx, lambda s: stopped_problems(s, node), f"{node} offline, no "
+                       "resources on it", wait, exclude=[node])
+    for unit in units:
+        _wait_unit(ctx, node, unit, False, wait)
+    return {"node": node, "stopped": units, "planned": [],
+            "online_nodes": list(state.online_nodes())}
+
+
+def started_problems(state: ClusterState, node: str) -> List[str]:
+    """What keeps crm_mon from showing ``node`` online as a member."""
+    item = state.node(node)
+    if item is None:
+        return [f"{node} not listed"]
+    return [] if item.online is True and item.pending is not True else \
+        [f"{node} online={item.online} pending={item.pending}"]
+
+
+def start_pacemaker(ctx: Any, node: str, timeout: Optional[float] = None) -> Dict[str, Any]:
+    """Start corosync and pacemaker on ``node``; online in others' and its own crm_mon."""
+    wait = timeout or timeout_of(ctx)
+    for unit in ("corosync", "pacemaker"):
+        run_change(ctx, node, systemctl("start", unit), timeout=wait)
+    if ctx.dry_run:
+        return {"node": node, "started": ["corosync", "pacemaker"], "planned": _plan(ctx)}
+    others = _others(ctx, node)
+    excluded = [node] if others else []
+    poll_until(ctx, lambda s: started_problems(s, node), f"{node} online", wait,
+               exclude=excluded)
+    from .base import _read_state
+
+    deadline = CLOCK.now() + wait
+    while True:
+        try:
+            own = started_problems(_read_state(ctx, node), node)
+        except Exception as exc:  # noqa: BLE001 - the controller may still be starting
+            own = [f"crm_mon on {node} itself: {exc}"]
+        if not own:
+            break
+        if CLOCK.now() >= deadline:
+            raise VerificationError(f"{node}'s own crm_mon does not show it online: "
+                                    f"{'; '.join(own)}", details={"host": node, "seen": own})
+        CLOCK.sleep(POLL_INTERVAL)
+    return {"node": node, "started": ["corosync", "pacemaker"], "planned": []}
+
+
+def restart_services(ctx: Any, node: str, services: Sequence[str],
+                     timeout: Optional[float] = None) -> Dict[str, Any]:
+    """``systemctl restart`` each unit in order; each must be active again (verified)."""
+    wait = timeout or timeout_of(ctx)
+    argvs = [systemctl("restart", unit) for unit in services]  # validates every unit first
+    if not argvs:
+        ctx.warn("no services given: nothing restarted")
+    for unit, argv in zip(services, argvs):
+        run_change(ctx, node, argv, timeout=wait)
+        if not ctx.dry_run:
+            _wait_unit(ctx, node, unit, True, wait)
+    return {"node": node, "restarted": [] if ctx.dry_run else list(services),
+            "planned": _plan(ctx)}

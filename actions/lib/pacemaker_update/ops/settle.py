@@ -1,0 +1,107 @@
+"""Waiting until the cluster is settled, and resource cleanup/refresh.
+
+"Settled" is never "the command returned". It needs, in this order:
+1. crm_mon shows a settled state (safety.settle: nodes expected online are, nothing
+   Starting/Stopping/Migrating, target roles met, nothing managed left on a standby node);
+2. ``crm_resource --wait`` returns 0: the DC has no pending transition (crm_mon cannot
+   show a transition that is computed but not yet started);
+3. a second crm_mon read is settled and identical to the first.
+Any change in between starts the round again, until the timeout.
+"""
+
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+from ..errors import WaitTimeoutError
+from ..safety.settle import fingerprint, unsettled_reasons
+from .base import CLOCK, POLL_INTERVAL, node_view, read_state, run_change, run_read, timeout_of
+
+Progress = Optional[Callable[[Dict[str, Any]], None]]
+
+
+def _wait_argv(seconds: float) -> List[str]:
+    return ["crm_resource", "--wait", f"--timeout={max(1, int(seconds))}s"]
+
+
+def _confirm(ctx: Any, node: str, state: Any, deadline: float) -> Any:
+    """Steps 2 and 3 of the module doc: ([] or reasons, node, latest state)."""
+    left = max(1.0, deadline - CLOCK.now())
+    idle = run_read(ctx, node, _wait_argv(left), timeout=left + 15)
+    node2, again = read_state(ctx, prefer=[node])
+    if idle.rc != 0:
+        return [f"a transition is still pending (crm_resource --wait rc {idle.rc})"], node2, again
+    if fingerprint(again) != fingerprint(state):
+        return ["the state changed between two reads"], node2, again
+    return [], node2, again
+
+
+def wait_until_settled(ctx: Any, timeout: Optional[float] = None,
+                       expect_online: Optional[Sequence[str]] = None,
+                       progress: Progress = None) -> Dict[str, Any]:
+    """Block until settled (see module doc); WaitTimeoutError with what is still moving.
+
+    ``expect_online``: nodes that must be online (None = every configured node).
+    ``progress`` gets ``{settled, reasons, remaining}`` after every unsettled look.
+    """
+    wait = timeout or timeout_of(ctx, 300.0)
+    expected = list(ctx.cluster.node_names if expect_online is None else expect_online)
+    start = CLOCK.now()
+    deadline = start + wait
+    rounds = 0
+    node, state = read_state(ctx)
+    while True:
+        rounds += 1
+        reasons = unsettled_reasons(state, expected)
+        if not reasons:
+            reasons, node, state = _confirm(ctx, node, state, deadline)
+            if not reasons:
+                ctx.state_after = {"read_from": node, "nodes": node_view(state)}
+                return {"settled": True, "seconds": round(CLOCK.now() - start, 2),
+                        "rounds": rounds, "read_from": node}
+        remaining = deadline - CLOCK.now()
+        if progress is not None:
+            progress({"settled": False, "reasons": reasons, "remaining": max(0.0, remaining)})
+        if remaining <= 0:
+            raise WaitTimeoutError(
+                f"cluster not settled after {wait:g}s: {'; '.join(reasons)}",
+                details={"reasons": reasons, "nodes": node_view(state), "read_from": node,
+                         "timeout": wait, "rounds": rounds})
+        CLOCK.sleep(min(POLL_INTERVAL, remaining))
+        node, state = read_state(ctx, prefer=[node])
+
+
+def _history_op(ctx: Any, action: str, resource: Optional[str], node: Optional[str],
+                timeout: Optional[float]) -> Dict[str, Any]:
+    from .base import dialect_of
+
+    dialect = dialect_of(ctx)
+    argv = (dialect.resource_cleanup if action == "cleanup" else dialect.resource_refresh)(
+        resource=resource, node=node)
+    control, _ = read_state(ctx, prefer=[node] if node else [])
+    run_change(ctx, control, argv)
+    if ctx.dry_run:
+        return {"resource": resource, "node": node, "planned": [{"host": control,
+                                                                 "argv": argv}]}
+    settled = wait_until_settled(ctx, timeout, expect_online=[])
+    _, state = read_state(ctx)
+    left = [f.op_key + "@" + str(f.node) for f in state.failures
+            if (resource is None or f.resource == resource or
+                any(r.belongs_to(resource) and r.id == f.resource for r in state.resources))
+            and (node is None or f.node == node)]
+    if left:
+        raise WaitTimeoutError(f"failed actions still recorded after {action}: "
+                               f"{', '.join(left)}", code="VERIFICATION_FAILED",
+                               details={"failures": left})
+    return {"resource": resource, "node": node, "settled": settled}
+
+
+def cleanup_resources(ctx: Any, resource: Optional[str] = None, node: Optional[str] = None,
+                      timeout: Optional[float] = None) -> Dict[str, Any]:
+    """Forget failed operations (``crm resource cleanup`` / ``pcs resource cleanup``), verified."""
+    return _history_op(ctx, "cleanup", resource, node, timeout)
+
+
+def refresh_resources(ctx: Any, resource: Optional[str] = None, node: Optional[str] = None,
+                      timeout: Optional[float] = None) -> Dict[str, Any]:
+    """Forget the operation history and re-probe, then wait until settled, verified."""
+    return _history_op(ctx, "refresh", resource, node, timeout)
+
