@@ -24,6 +24,7 @@ from ..errors import (
     VerificationError,
 )
 from ..state import ClusterState, parse_crm_mon_xml
+from ..validate import validate_node_name, validate_timeout
 
 POLL_INTERVAL = 0.5
 DEFAULT_TIMEOUT = 120.0
@@ -48,6 +49,18 @@ CLOCK = Clock()
 def forget_probes() -> None:
     """Drop the cached front-end probes (tests; a cluster upgraded its tools)."""
     _PROBED.clear()
+
+
+def check_node(ctx: Any, node: Any) -> str:
+    """``node`` validated and known to the cluster config, before any command runs."""
+    name = validate_node_name(node)
+    ctx.cluster.node(name)
+    return name
+
+
+def check_timeout(timeout: Any) -> Optional[float]:
+    """An explicit op timeout validated (> 0, finite); None stays None (use the ctx's)."""
+    return None if timeout is None else validate_timeout(timeout)
 
 
 def timeout_of(ctx: Any, default: float = DEFAULT_TIMEOUT) -> float:

@@ -5,7 +5,15 @@ from typing import Any, Dict, List, Optional
 from ..errors import VerificationError
 from ..safety.snapshot import compare
 from ..state import ClusterState
-from .base import poll_until, read_state, timeout_of
+from .base import (
+    check_node,
+    check_timeout,
+    dialect_of,
+    poll_until,
+    read_state,
+    run_change,
+    timeout_of,
+)
 from .modes import _plan, set_node_standby
 from .settle import wait_until_settled
 
@@ -38,7 +46,8 @@ def failover_from(ctx: Any, node: str, timeout: Optional[float] = None) -> Dict[
     (RESOURCES_MOVED_BACK) when they return to ``node`` once it is online again (no
     resource-stickiness), because then the failover did not happen.
     """
-    wait = timeout or timeout_of(ctx)
+    node = check_node(ctx, node)
+    wait = check_timeout(timeout) or timeout_of(ctx)
     _, before = read_state(ctx)
     rids = _primary_work_on(before, node)
     if not rids:
@@ -47,9 +56,10 @@ def failover_from(ctx: Any, node: str, timeout: Optional[float] = None) -> Dict[
     if not ctx.dry_run:
         poll_until(ctx, lambda s: _moved_problems(s, node, rids),
                    f"{', '.join(rids) or 'resources'} running away from {node}", wait)
-    set_node_standby(ctx, node, False, wait)
-    if ctx.dry_run:
+    if ctx.dry_run:  # the node is not in standby now, so plan its return explicitly
+        run_change(ctx, node, dialect_of(ctx).node_standby(node, False))
         return {"node": node, "resources": rids, "moved": {}, "planned": _plan(ctx)}
+    set_node_standby(ctx, node, False, wait)
     wait_until_settled(ctx, wait, expect_online=[node])
     _, after = read_state(ctx)
     back = _moved_problems(after, node, rids)
@@ -81,9 +91,9 @@ def _holders(snap: Dict[str, Any], state: ClusterState) -> List[str]:
 def failback(ctx: Any, snap: Dict[str, Any], timeout: Optional[float] = None
              ) -> Dict[str, Any]:
     """Fail over from the nodes that now hold what the snapshot had elsewhere; verify."""
-    wait = timeout or timeout_of(ctx)
-    compare(snap, read_state(ctx)[1])  # validates the snapshot before anything runs
+    wait = check_timeout(timeout) or timeout_of(ctx)
     _, state = read_state(ctx)
+    compare(snap, state)  # validates the snapshot before anything changes
     holders = _holders(snap, state)
     if not holders:
         ctx.warn("placement already matches the snapshot: nothing to fail back")

@@ -11,7 +11,16 @@ from typing import Any, Dict, Optional
 
 from ..errors import CommandFailedError, SafetyGuardError
 from ..safety.transition import edit_cib_leave_maintenance, parse_transition_summary
-from .base import dialect_of, read_state, run_change, run_read, run_with_stdin, timeout_of
+from .base import (
+    check_node,
+    check_timeout,
+    dialect_of,
+    read_state,
+    run_change,
+    run_read,
+    run_with_stdin,
+    timeout_of,
+)
 from .settle import wait_until_settled
 
 CIB_QUERY = ["cibadmin", "-Q"]
@@ -25,7 +34,8 @@ def check_maintenance_exit(ctx: Any, node: Optional[str] = None, reprobe: bool =
     ``actions`` are crm_simulate's Transition Summary items (Start, Stop, Move, Restart,
     Recover, Promote, Demote, ...). ``safe`` is True only when that list is empty.
     """
-    wait = timeout or timeout_of(ctx)
+    node = None if node is None else check_node(ctx, node)
+    wait = check_timeout(timeout) or timeout_of(ctx)
     control, _ = read_state(ctx, prefer=[node] if node else [])
     if reprobe:
         run_change(ctx, control, dialect_of(ctx).resource_refresh(node=node))

@@ -9,9 +9,10 @@ by the verification, not trusted.
 
 from typing import Any, Dict, List, Optional
 
+from ..errors import InvalidInputError
 from ..state import ClusterState
 from . import guard
-from .base import poll_until, read_state, run_change, timeout_of
+from .base import check_node, check_timeout, poll_until, read_state, run_change, timeout_of
 
 
 def _plan(ctx: Any) -> List[Dict[str, Any]]:
@@ -39,6 +40,8 @@ def standby_problems(state: ClusterState, node: str, on: bool) -> List[str]:
 def set_node_standby(ctx: Any, node: str, on: bool,
                      timeout: Optional[float] = None) -> Dict[str, Any]:
     """Standby (on: its resources move away) or online (off), verified in crm_mon."""
+    node, timeout = check_node(ctx, node), check_timeout(timeout)
+    _check_bool(on)
     _, state = read_state(ctx)
     item = state.node(node)
     already = item is not None and item.standby is on
@@ -83,7 +86,9 @@ def set_maintenance(ctx: Any, node: Optional[str], on: bool, timeout: Optional[f
     Leaving maintenance first runs the maintenance-exit guard (re-probe + simulation)
     and refuses with SafetyGuardError when it would stop, start, move or restart anything.
     """
-    wait = timeout or timeout_of(ctx)
+    node = None if node is None else check_node(ctx, node)
+    _check_bool(on)
+    wait = check_timeout(timeout) or timeout_of(ctx)
     _, state = read_state(ctx)
     current = (state.summary.maintenance_mode if node is None else
                getattr(state.node(node), "maintenance", None))
@@ -108,6 +113,12 @@ def set_maintenance(ctx: Any, node: Optional[str], on: bool, timeout: Optional[f
                 ctx.warn(f"still unmanaged after leaving {what}: {', '.join(left)}")
     return _result(ctx, not already, node=node, maintenance=on, guard=report or None,
                    unmanaged=sorted({r.id for r in state.unmanaged_resources()}))
+
+
+def _check_bool(on: Any) -> None:
+    if not isinstance(on, bool):
+        raise InvalidInputError(f"enabled must be true or false, got {on!r}",
+                                details={"field": "enabled", "value": repr(on)[:80]})
 
 
 def _control_node(ctx: Any) -> str:

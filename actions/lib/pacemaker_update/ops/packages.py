@@ -11,8 +11,8 @@ from typing import Any, Dict, List, Optional, Sequence
 
 from ..commands.packages import get_package_manager
 from ..commands.systemd import systemctl
-from ..errors import ClusterStateError, UnsupportedError, VerificationError
-from .base import run_change, run_read
+from ..errors import ClusterStateError, InvalidInputError, UnsupportedError, VerificationError
+from .base import check_node, run_change, run_read
 from .modes import _plan
 
 STACK_PACKAGES = ("pacemaker", "corosync", "libqb", "resource-agents", "pacemaker-libs",
@@ -34,6 +34,24 @@ def manager_of(ctx: Any, node: str) -> Any:
                            details={"host": node})
 
 
+def _precheck_names(ctx: Any, packages: Optional[Sequence[str]]) -> None:
+    """Refuse bad names before even the manager probe runs (auto: valid for rpm or deb)."""
+    if packages is None:
+        return
+    configured = ctx.cluster.package_manager
+    if configured == "auto":
+        _either(packages)
+    else:
+        get_package_manager(configured).packages(packages, False)
+
+
+def _either(packages: Sequence[str]) -> None:
+    try:
+        get_package_manager("yum").packages(packages, False)
+    except InvalidInputError:
+        get_package_manager("apt").packages(packages, False)
+
+
 def _updates(ctx: Any, node: str, pm: Any, packages: Optional[Sequence[str]],
              timeout: float) -> Dict[str, str]:
     res = run_read(ctx, node, pm.check_updates(packages), timeout=timeout)
@@ -50,6 +68,8 @@ def _installed(ctx: Any, node: str, pm: Any, names: Sequence[str]) -> Dict[str, 
 def list_package_updates(ctx: Any, nodes: Sequence[str], packages: Optional[Sequence[str]],
                          timeout: float = 300.0) -> Dict[str, Dict[str, str]]:
     """Node -> {package: available version}; nothing is installed."""
+    nodes = [check_node(ctx, n) for n in nodes]
+    _precheck_names(ctx, packages)
     out: Dict[str, Dict[str, str]] = {}
     for node in nodes:
         out[node] = _updates(ctx, node, manager_of(ctx, node), packages, timeout)
@@ -75,6 +95,8 @@ def update_packages(ctx: Any, node: str, packages: Optional[Sequence[str]],
     Verified: every package the manager listed as updatable must have a new installed
     version afterwards, or VerificationError names the ones that did not change.
     """
+    node = check_node(ctx, node)
+    _precheck_names(ctx, packages)
     pm = manager_of(ctx, node)
     argv = pm.update(packages)  # validates the names before anything runs
     expected = _updates(ctx, node, pm, packages, timeout)

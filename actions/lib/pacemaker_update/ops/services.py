@@ -11,7 +11,17 @@ from typing import Any, Dict, List, Optional, Sequence
 from ..commands.systemd import systemctl
 from ..errors import ClusterStateError, VerificationError
 from ..state import ClusterState
-from .base import CLOCK, POLL_INTERVAL, poll_until, read_state, run_change, run_read, timeout_of
+from .base import (
+    CLOCK,
+    POLL_INTERVAL,
+    check_node,
+    check_timeout,
+    poll_until,
+    read_state,
+    run_change,
+    run_read,
+    timeout_of,
+)
 from .modes import _plan
 
 
@@ -59,8 +69,9 @@ def _wait_unit(ctx: Any, node: str, unit: str, active: bool, timeout: float) -> 
 def stop_pacemaker(ctx: Any, node: str, stop_corosync: bool = True,
                    timeout: Optional[float] = None) -> Dict[str, Any]:
     """Stop the cluster stack on ``node``; the other nodes keep quorum and the service."""
+    node, timeout = check_node(ctx, node), check_timeout(timeout)
     wait = timeout or timeout_of(ctx)
-    _, state = read_state(ctx, exclude=[node])
+    _, state = read_state(ctx, prefer=_others(ctx, node))
     item = state.node(node)
     if item is not None and item.online is False:
         ctx.warn(f"pacemaker on {node} is already stopped (crm_mon of another node)")
@@ -90,6 +101,7 @@ def started_problems(state: ClusterState, node: str) -> List[str]:
 
 def start_pacemaker(ctx: Any, node: str, timeout: Optional[float] = None) -> Dict[str, Any]:
     """Start corosync and pacemaker on ``node``; online in others' and its own crm_mon."""
+    node, timeout = check_node(ctx, node), check_timeout(timeout)
     wait = timeout or timeout_of(ctx)
     for unit in ("corosync", "pacemaker"):
         run_change(ctx, node, systemctl("start", unit), timeout=wait)
@@ -119,6 +131,7 @@ def start_pacemaker(ctx: Any, node: str, timeout: Optional[float] = None) -> Dic
 def restart_services(ctx: Any, node: str, services: Sequence[str],
                      timeout: Optional[float] = None) -> Dict[str, Any]:
     """``systemctl restart`` each unit in order; each must be active again (verified)."""
+    node, timeout = check_node(ctx, node), check_timeout(timeout)
     wait = timeout or timeout_of(ctx)
     argvs = [systemctl("restart", unit) for unit in services]  # validates every unit first
     if not argvs:
