@@ -9,8 +9,6 @@ Subworkflows (runner_type orquesta) are run recursively, as StackStorm does.
 The tests at the bottom check the driver itself refuses what StackStorm would refuse.
 """
 
-from __future__ import annotations
-
 import copy
 import json
 from dataclasses import dataclass, field
@@ -19,7 +17,6 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 import yaml
-
 from pacemaker_update.engine import compat
 
 compat.apply_fixes()
@@ -102,9 +99,9 @@ def check_value(ref: str, pname: str, pspec: Dict[str, Any], value: Any) -> None
         raise DriverError(f"{ref}: {pname}={value!r} not in {pspec['enum']}")
     if "minimum" in pspec and isinstance(value, int) and value < pspec["minimum"]:
         raise DriverError(f"{ref}: {pname}={value!r} below {pspec['minimum']}")
-    if pspec.get("type") == "array" and pspec.get("items", {}).get("type") == "string":
-        if not all(isinstance(v, str) for v in value):
-            raise DriverError(f"{ref}: {pname} must be a list of strings")
+    strings = pspec.get("type") == "array" and pspec.get("items", {}).get("type") == "string"
+    if strings and not all(isinstance(v, str) for v in value):
+        raise DriverError(f"{ref}: {pname} must be a list of strings")
 
 
 def workflow_text(name: str) -> str:
@@ -155,8 +152,7 @@ class Run:
         return [
             c.brief()
             for c in self.calls
-            if (include_core or c.ref.startswith(PACK + "."))
-            and not is_workflow(c.ref)
+            if (include_core or c.ref.startswith(PACK + ".")) and not is_workflow(c.ref)
         ]
 
 
@@ -191,7 +187,9 @@ def _run(
     errors = spec.inspect(app_ctx=ST2_CTX, raise_exception=False)
     if errors:
         raise DriverError(f"{name} does not inspect cleanly: {errors}")
-    conductor = conducting.WorkflowConductor(spec, context=copy.deepcopy(ST2_CTX), inputs=full_inputs)
+    conductor = conducting.WorkflowConductor(
+        spec, context=copy.deepcopy(ST2_CTX), inputs=full_inputs
+    )
     conductor.request_workflow_status(statuses.RUNNING)
     for _ in range(1000):
         tasks = conductor.get_next_tasks()
@@ -205,7 +203,9 @@ def _run(
     return conductor.get_workflow_status(), conductor.get_workflow_output(), conductor.errors
 
 
-def _run_task(conductor: Any, task: Dict[str, Any], responder: Responder, calls: List[Call], depth: int) -> None:
+def _run_task(
+    conductor: Any, task: Dict[str, Any], responder: Responder, calls: List[Call], depth: int
+) -> None:
     if task["spec"].has_items():
         raise DriverError("with-items is not used by these workflows")
     for action in task["actions"]:
@@ -228,7 +228,9 @@ def _run_task(conductor: Any, task: Dict[str, Any], responder: Responder, calls:
         else:
             ok, result = responder(ref, params)
         final = statuses.SUCCEEDED if ok else statuses.FAILED
-        conductor.update_task_state(task["id"], task["route"], events.ActionExecutionEvent(final, result=result))
+        conductor.update_task_state(
+            task["id"], task["route"], events.ActionExecutionEvent(final, result=result)
+        )
 
 
 # --------------------------------------------------------------------------- fake cluster
@@ -249,8 +251,8 @@ MUTATING = {
 class FakeCluster:
     """Answers the pack's actions like the python actions answer a healthy cluster.
 
-    `order`/`primary` are what preflight_check and detect_roles report; `fail_at` makes the
-    n-th matching call fail with a coded error envelope; `answers` are the core.ask responses
+    `order`/`primary` are what preflight_check and detect_roles report; `fail_at` (action,
+    node or None) makes its `fail_nth` matching call fail with a coded error envelope; `answers` are the core.ask responses
     in order (True = approved).
     """
 
@@ -261,20 +263,28 @@ class FakeCluster:
         fail_at: Optional[Tuple[str, Optional[str]]] = None,
         answers: Optional[List[bool]] = None,
         cluster: str = "lab",
+        fail_nth: int = 1,
     ) -> None:
         self.order = list(order)
         self.primary = primary if primary is not None else order[-1]
         self.fail_at = fail_at
         self.answers = list(answers or [])
         self.cluster = cluster
+        self.fail_nth = fail_nth
+        self.matches = 0
         self.asks: List[Dict[str, Any]] = []
 
     def __call__(self, ref: str, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
         if ref == "core.ask":
             return self._ask(params)
         if ref in ("core.echo", "core.noop"):
-            return True, {"stdout": params.get("message", ""), "stderr": "", "return_code": 0,
-                          "succeeded": True, "failed": False}
+            return True, {
+                "stdout": params.get("message", ""),
+                "stderr": "",
+                "return_code": 0,
+                "succeeded": True,
+                "failed": False,
+            }
         name = ref.split(".", 1)[1]
         envelope = self._envelope(name, params)
         if self._should_fail(name, params):
@@ -293,7 +303,10 @@ class FakeCluster:
         if self.fail_at is None:
             return False
         action, node = self.fail_at
-        return name == action and (node is None or params.get("node") == node)
+        if name != action or (node is not None and params.get("node") != node):
+            return False
+        self.matches += 1
+        return self.matches == self.fail_nth
 
     def _ask(self, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
         self.asks.append(params)
@@ -316,11 +329,25 @@ class FakeCluster:
             before = {"pkg-a": "1.0-1", "pkg-b": "2.0-1"}
             after = before if dry else {"pkg-a": "1.0-2", "pkg-b": "2.0-1"}
             data = {"before": before, "after": after, "changed": [] if dry else ["pkg-a"]}
-        commands = [{"host": node or self.order[0], "argv": ["crm_mon", "--output-as=xml"], "rc": 0,
-                     "duration": 0.01, "dry_run": False}]
+        commands = [
+            {
+                "host": node or self.order[0],
+                "argv": ["crm_mon", "--output-as=xml"],
+                "rc": 0,
+                "duration": 0.01,
+                "dry_run": False,
+            }
+        ]
         if name in MUTATING:
-            commands.append({"host": node or self.order[0], "argv": [name, str(node)], "rc": None if dry else 0,
-                             "duration": 0.0 if dry else 0.5, "dry_run": dry})
+            commands.append(
+                {
+                    "host": node or self.order[0],
+                    "argv": [name, str(node)],
+                    "rc": None if dry else 0,
+                    "duration": 0.0 if dry else 0.5,
+                    "dry_run": dry,
+                }
+            )
         return {
             "ok": True,
             "cluster": params.get("cluster"),
@@ -338,7 +365,10 @@ class FakeCluster:
 
 def test_driver_refuses_unknown_parameter() -> None:
     with pytest.raises(DriverError, match="unknown parameters"):
-        check_params("pacemaker_update.set_node_standby", {"cluster": "c", "node": "n", "enabled": True, "bogus": 1})
+        check_params(
+            "pacemaker_update.set_node_standby",
+            {"cluster": "c", "node": "n", "enabled": True, "bogus": 1},
+        )
 
 
 def test_driver_refuses_missing_required_and_bad_enum() -> None:

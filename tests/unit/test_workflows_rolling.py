@@ -1,0 +1,289 @@
+"""Rehearsals of the per-node rolling methods (3, 4, 5) through the real orquesta conductor.
+
+What a user expects: nodes strictly one at a time in plan order (secondaries first), the
+primary's resources failed over before its turn, fail fast with a report naming node and
+step, approvals that stop cleanly, and dry runs that only plan.
+"""
+
+from typing import Any, Dict, List, Tuple
+
+import pytest
+from test_workflows_driver import MUTATING, FakeCluster, rehearse
+
+TWO = ["server2", "server1"]
+THREE = ["server3", "server2", "server1"]
+
+# method workflow -> the per-node steps as (action label, step name in the report)
+NODE_STEPS = {
+    "rolling_node_maintenance": [
+        ("set_node_maintenance(on)", "maintenance_on"),
+        ("update_packages", "update_packages"),
+        ("check_maintenance_exit", "maintenance_exit_guard"),
+        ("set_node_maintenance(off)", "maintenance_off"),
+    ],
+    "rolling_standby": [
+        ("set_node_standby(on)", "standby"),
+        ("update_packages", "update_packages"),
+        ("set_node_standby(off)", "online"),
+    ],
+    "rolling_stack_update": [
+        ("stop_pacemaker", "stop_pacemaker"),
+        ("update_packages", "update_packages"),
+        ("start_pacemaker", "start_pacemaker"),
+    ],
+}
+METHODS = sorted(NODE_STEPS)
+
+
+def expected_sequence(
+    method: str, order: List[str], failback: bool = False
+) -> List[Tuple[str, ...]]:
+    """The pack actions a user expects, in order, for `order` with the primary last."""
+    seq: List[Tuple[str, ...]] = [("preflight_check",), ("snapshot_state",)]
+    for node in order:
+        if node == order[-1]:
+            seq.append(("failover", node))
+        seq += [(label, node) for label, _ in NODE_STEPS[method]]
+        seq += [("wait_until_settled",), ("preflight_check",)]
+    if failback:
+        seq += [("failback",), ("wait_until_settled",)]
+    seq.append(("compare_state",))
+    return seq
+
+
+def run(method: str, order: List[str], **kw: Any) -> Any:
+    fake_kw = {k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers") if k in kw}
+    fake = FakeCluster(order, **fake_kw)
+    inputs: Dict[str, Any] = {"cluster": "lab"}
+    inputs.update(kw)
+    result = rehearse(method, inputs, fake)
+    result.fake = fake
+    return result
+
+
+@pytest.mark.parametrize("order", [TWO, THREE], ids=["2-nodes", "3-nodes"])
+@pytest.mark.parametrize("method", METHODS)
+def test_success_processes_nodes_one_at_a_time_primary_last(method: str, order: List[str]) -> None:
+    r = run(method, order)
+    assert r.status == "succeeded", r.errors
+    assert r.sequence() == expected_sequence(method, order)
+    report = r.report
+    assert report["status"] == "succeeded" and report["order"] == order
+    assert report["failovers"][0]["away_from"] == order[-1]
+    assert len(report["failovers"]) == 1
+    for node in order:
+        entry = report["nodes"][node]
+        assert entry["versions_before"]["pkg-a"] == "1.0-1"
+        assert entry["versions_after"]["pkg-a"] == "1.0-2"
+        assert entry["changed"] == ["pkg-a"]
+        assert all(step["ok"] and step["started"] and step["ended"] for step in entry["steps"])
+        assert entry["state"] == "online, updated"
+    assert report["warnings"] == ["update_packages warning"] * len(order)
+    assert r.output["current_step"] == "done"
+
+
+def test_rolling_standby_parameters_on_two_nodes() -> None:
+    r = run("rolling_standby", TWO, packages=["httpd"], timeout=60, update_timeout=900)
+    calls = [(c.name, c.params) for c in r.calls if c.ref.startswith("pacemaker_update.")]
+    assert calls[0] == ("preflight_check", {"cluster": "lab", "method": "rolling_standby"})
+    assert calls[2] == (
+        "set_node_standby",
+        {"cluster": "lab", "node": "server2", "enabled": True, "dry_run": False, "timeout": 60},
+    )
+    assert calls[3] == (
+        "update_packages",
+        {
+            "cluster": "lab",
+            "node": "server2",
+            "packages": ["httpd"],
+            "dry_run": False,
+            "timeout": 900,
+        },
+    )
+    assert calls[5] == ("wait_until_settled", {"cluster": "lab", "timeout": 300})
+    assert calls[6] == (
+        "preflight_check",
+        {"cluster": "lab", "method": "rolling_standby", "allow_version_skew": True},
+    )
+    assert calls[7] == (
+        "failover",
+        {"cluster": "lab", "node": "server1", "dry_run": False, "timeout": 60},
+    )
+    assert calls[-1] == (
+        "compare_state",
+        {"cluster": "lab", "snapshot": r.report["snapshot"], "ignore_placement": True},
+    )
+
+
+def test_node_maintenance_restarts_declared_services_before_the_exit_guard() -> None:
+    r = run("rolling_node_maintenance", TWO, restart_services=["httpd.service"])
+    seq = r.sequence()
+    i = seq.index(("update_packages", "server2"))
+    assert seq[i + 1 : i + 3] == [
+        ("restart_services", "server2"),
+        ("check_maintenance_exit", "server2"),
+    ]
+    restart = next(c for c in r.calls if c.name == "restart_services")
+    assert restart.params["services"] == ["httpd.service"]
+    assert r.status == "succeeded"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_failback_original_moves_resources_back_and_checks_placement(method: str) -> None:
+    r = run(method, TWO, failback="original")
+    assert r.status == "succeeded", r.errors
+    assert r.sequence() == expected_sequence(method, TWO, failback=True)
+    compare = next(c for c in r.calls if c.name == "compare_state")
+    assert compare.params["ignore_placement"] is False
+    failback = next(c for c in r.calls if c.name == "failback")
+    assert failback.params["snapshot"] == r.report["snapshot"]
+    assert [f["kind"] for f in r.report["failovers"]] == ["failover", "failback"]
+
+
+def failure_cases() -> List[Tuple[str, Tuple[str, Any], int, Any, str]]:
+    """(method, fail_at, nth, node named in the report, step named in the report)."""
+    cases = []
+    for method, steps in NODE_STEPS.items():
+        actions = {
+            "set_node_maintenance(on)": ("set_node_maintenance", 1),
+            "set_node_maintenance(off)": ("set_node_maintenance", 2),
+            "set_node_standby(on)": ("set_node_standby", 1),
+            "set_node_standby(off)": ("set_node_standby", 2),
+        }
+        for label, step in steps:
+            action, nth = actions.get(label, (label, 1))
+            for node in TWO:
+                cases.append((method, (action, node), nth, node, step))
+        cases.append((method, ("failover", "server1"), 1, "server1", "failover"))
+        cases.append((method, ("preflight_check", None), 1, None, "preflight"))
+        cases.append((method, ("snapshot_state", None), 1, None, "snapshot"))
+        cases.append((method, ("wait_until_settled", None), 2, "server1", "wait_until_settled"))
+        cases.append((method, ("preflight_check", None), 2, "server2", "health_gate"))
+        cases.append((method, ("compare_state", None), 1, None, "verify"))
+    return cases
+
+
+@pytest.mark.parametrize(
+    "method,fail_at,nth,node,step",
+    failure_cases(),
+    ids=[f"{c[0]}-{c[1][0]}-{c[1][1]}-{c[2]}" for c in failure_cases()],
+)
+def test_each_failure_stops_at_once_with_a_report(
+    method: str, fail_at: Any, nth: int, node: Any, step: str
+) -> None:
+    r = run(method, TWO, fail_at=fail_at, fail_nth=nth)
+    assert r.status == "failed"
+    failure = r.report["failure"]
+    assert (failure["node"], failure["step"]) == (node, step)
+    expected_code = "NODE_NOT_IN_STANDBY" if fail_at[0] == "set_node_standby" else "ACTION_FAILED"
+    assert failure["code"] == expected_code
+    assert failure["hint"] == "look at crm_mon -rfA1 on the node"
+    assert failure["state_after"] == {"nodes": {"server2": "online", "server1": "online"}}
+    # Fail fast: the failed action is the last pack action called, then the report line.
+    pack_calls = [c for c in r.calls if c.ref.startswith("pacemaker_update.")]
+    assert pack_calls[-1].name == fail_at[0]
+    assert r.calls[-1].ref == "core.echo"
+    assert "FAILED at node" in r.calls[-1].params["message"]
+    assert r.report["status"] == "failed"
+    if step in ("preflight", "snapshot"):
+        assert failure["next"].startswith("Nothing was changed")
+    else:
+        assert failure["next"].startswith("pacemaker-update run rollback --cluster lab")
+    failed_steps = [s for s in r.output["progress"] if not s["ok"]]
+    assert [(s["node"], s["step"]) for s in failed_steps] == [(node, step)]
+
+
+def test_failure_report_says_where_each_node_is_left() -> None:
+    r = run("rolling_stack_update", TWO, fail_at=("update_packages", "server1"))
+    failure = r.report["failure"]
+    assert failure["node_states"] == {
+        "server2": "online, updated",
+        "server1": "pacemaker and corosync stopped",
+    }
+    assert failure["nodes_done"] == ["server2"]
+    assert r.report["nodes"]["server2"]["versions_after"]["pkg-a"] == "1.0-2"
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_approve_each_node_asks_before_every_node(method: str) -> None:
+    r = run(method, THREE, approve="each_node", answers=[True, True, True])
+    assert r.status == "succeeded", r.errors
+    assert r.sequence() == expected_sequence(method, THREE)
+    texts = [a["schema"]["description"] for a in r.fake.asks]
+    assert len(texts) == 3
+    for node, text in zip(THREE, texts):
+        assert f"node {node} " in text and method in text and "all packages" in text
+    assert "fail over its resources" in texts[-1] and "fail over" not in texts[0]
+    ask = r.fake.asks[0]
+    assert ask["route"] == "pacemaker_update" and ask["ttl"] == 1440
+    assert ask["schema"]["properties"]["approved"]["type"] == "boolean"
+    # each ask comes right before its node's first action
+    seq = r.sequence(include_core=True)
+    for node in THREE:
+        first = next(i for i, c in enumerate(seq) if len(c) == 2 and c[1] == node)
+        assert seq[first - 1] == ("ask",)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_denial_stops_cleanly_before_the_node(method: str) -> None:
+    r = run(method, TWO, approve="each_node", answers=[True, False])
+    assert r.status == "succeeded"
+    assert r.report["status"] == "denied"
+    assert r.report["denied"] == {"node": "server1", "before": "node"}
+    assert not [c for c in r.calls if c.params.get("node") == "server1"]
+    assert r.sequence()[-1] == ("preflight_check",)  # server2 finished, health gate passed
+    assert r.report["failure"] is None
+    assert "approval denied" in r.calls[-1].params["message"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_approve_before_failover_asks_once_and_denial_leaves_primary_untouched(method: str) -> None:
+    r = run(method, THREE, approve="before_failover", answers=[True])
+    assert r.status == "succeeded" and len(r.fake.asks) == 1
+    assert "away from the primary server1" in r.fake.asks[0]["schema"]["description"]
+    seq = r.sequence(include_core=True)
+    assert seq[seq.index(("failover", "server1")) - 1] == ("ask",)
+
+    r = run(method, TWO, approve="before_failover", answers=[False])
+    assert r.report["status"] == "denied" and r.report["denied"]["before"] == "failover"
+    assert not [c for c in r.calls if c.params.get("node") == "server1"]
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_expired_approval_fails_with_report(method: str) -> None:
+    def responder(ref: str, params: Dict[str, Any]) -> Any:
+        if ref == "core.ask":
+            return False, {"error": "inquiry expired"}
+        return fake(ref, params)
+
+    fake = FakeCluster(TWO)
+    r = rehearse(method, {"cluster": "lab", "approve": "each_node"}, responder)
+    assert r.status == "failed"
+    assert (r.report["failure"]["node"], r.report["failure"]["step"]) == ("server2", "approve_node")
+    assert "inquiry expired" in r.report["failure"]["message"]
+
+
+@pytest.mark.parametrize("order", [TWO, THREE], ids=["2-nodes", "3-nodes"])
+@pytest.mark.parametrize("method", METHODS)
+def test_dry_run_only_plans(method: str, order: List[str]) -> None:
+    r = run(method, order, dry_run=True, approve="each_node", failback="original")
+    assert r.status == "succeeded", r.errors
+    assert r.fake.asks == []  # approvals are skipped in dry run
+    assert r.sequence() == expected_sequence(method, order, failback=True)
+    for call in r.calls:
+        if call.name in MUTATING:
+            assert call.params["dry_run"] is True, call
+    report = r.report
+    assert report["dry_run"] is True
+    planned = [(p["node"], p["argv"]) for p in report["plan"] if p["dry_run"]]
+    expected = []
+    for node in order:
+        if node == order[-1]:
+            expected.append((node, ["failover", node]))
+        for label, _ in NODE_STEPS[method]:
+            action = label.split("(")[0]
+            if action in MUTATING:
+                expected.append((node, [action, node]))
+    expected.append((None, ["failback", "None"]))
+    assert planned == expected
+    assert all(n["state"] == "unchanged (dry run)" for n in report["nodes"].values())
