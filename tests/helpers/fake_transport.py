@@ -53,8 +53,8 @@ class FakeResult:
 def make_result(host: str, argv: Sequence[str], rc: int, stdout: str, stderr: str) -> Any:
     if _Result is not None:
         try:
-            return _Result(host=host, argv=list(argv), rc=rc, stdout=stdout, stderr=stderr,
-                           duration=0.01)
+            return _Result(host=host, argv=tuple(argv), rc=rc, stdout=stdout, stderr=stderr,
+                           duration=0.01, started_at=0.0)
         except TypeError:
             pass
     return FakeResult(host, argv, rc, stdout, stderr)

@@ -62,6 +62,13 @@ def check_maintenance_exit(ctx: Any, node: Optional[str] = None, reprobe: bool =
 def enforce_maintenance_exit(ctx: Any, node: Optional[str], timeout: float) -> Dict[str, Any]:
     """Run the guard; SafetyGuardError listing what would happen unless it is a no-op."""
     report = check_maintenance_exit(ctx, node, reprobe=True, timeout=timeout)
+    refuse_unsafe_exit(report)
+    return report
+
+
+def refuse_unsafe_exit(report: Dict[str, Any]) -> None:
+    """SafetyGuardError listing what leaving maintenance would do, unless it is nothing."""
+    node = report["node"]
     if not report["safe"]:
         listing = "; ".join(a["line"] for a in report["actions"])
         scope = f"node maintenance of {node}" if node else "cluster maintenance-mode"
@@ -71,4 +78,3 @@ def enforce_maintenance_exit(ctx: Any, node: Optional[str], timeout: float) -> D
                      "simulated_on": report["simulated_on"]},
             hint="restore every resource to its state before maintenance (start what was "
                  "stopped, stop what was started by hand), then try again")
-    return report

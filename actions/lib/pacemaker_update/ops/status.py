@@ -1,11 +1,13 @@
 """cluster_status: the state as JSON, plus the answers workflows ask most."""
 
 import dataclasses
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
+from ..commands.probe import parse_optional, probe_crm_mon_argv
+from ..errors import PacemakerUpdateError
 from ..safety.roles import detect_roles
 from ..state import ClusterState
-from .base import dialect_of, read_state
+from .base import dialect_of, read_state, run_read
 
 
 def state_to_dict(state: ClusterState) -> Dict[str, Any]:
@@ -37,3 +39,16 @@ def cluster_status(ctx: Any) -> Dict[str, Any]:
         "failed_actions": len(state.failures), "primary": roles["primary"],
         "order": roles["order"], "state": state_to_dict(state),
     }
+
+
+def probe_versions(ctx: Any) -> Dict[str, Optional[str]]:
+    """Node -> Pacemaker version (``crm_mon --version``, read-only); None if unreadable."""
+    out: Dict[str, Optional[str]] = {}
+    for node in ctx.cluster.node_names:
+        try:
+            res = run_read(ctx, node, probe_crm_mon_argv(), timeout=30)
+            out[node] = parse_optional("crm_mon", res.stdout, res.rc)
+        except PacemakerUpdateError as exc:
+            ctx.warn(f"Pacemaker version of {node} unknown ({exc.code})")
+            out[node] = None
+    return out
