@@ -252,8 +252,8 @@ class FakeCluster:
     """Answers the pack's actions like the python actions answer a healthy cluster.
 
     `order`/`primary` are what preflight_check and detect_roles report; `fail_at` (action,
-    node or None) makes its `fail_nth` matching call fail with a coded error envelope; `answers` are the core.ask responses
-    in order (True = approved).
+    node or None) makes its `fail_nth` matching call fail with a coded error envelope;
+    `answers` are the core.ask responses in order (True = approved).
     """
 
     def __init__(
@@ -327,8 +327,9 @@ class FakeCluster:
             data = {"snapshot": {"resources": {"grp": {"node": self.primary, "role": "Started"}}}}
         elif name == "update_packages":
             before = {"pkg-a": "1.0-1", "pkg-b": "2.0-1"}
-            after = before if dry else {"pkg-a": "1.0-2", "pkg-b": "2.0-1"}
-            data = {"before": before, "after": after, "changed": [] if dry else ["pkg-a"]}
+            after = None if dry else {"pkg-a": "1.0-2", "pkg-b": "2.0-1"}
+            changed = {} if dry else {"pkg-a": {"before": "1.0-1", "after": "1.0-2"}}
+            data = {"node": node, "before": before, "after": after, "changed": changed}
         commands = [
             {
                 "host": node or self.order[0],
@@ -380,7 +381,7 @@ def test_driver_refuses_missing_required_and_bad_enum() -> None:
 
 def test_driver_applies_metadata_defaults() -> None:
     full = check_params("pacemaker_update.update_packages", {"cluster": "c", "node": "n"})
-    assert full["packages"] == [] and full["timeout"] == 1800 and full["dry_run"] is False
+    assert full["packages"] == [] and full["wait_timeout"] == 540 and full["dry_run"] is False
 
 
 def test_fake_cluster_fails_the_chosen_call_with_a_coded_envelope() -> None:

@@ -55,6 +55,8 @@ def run(method: str, order: List[str], **kw: Any) -> Any:
     fake_kw = {k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers") if k in kw}
     fake = FakeCluster(order, **fake_kw)
     inputs: Dict[str, Any] = {"cluster": "lab"}
+    if "packages" not in kw:
+        inputs["all_packages"] = True
     inputs.update(kw)
     result = rehearse(method, inputs, fake)
     result.fake = fake
@@ -75,7 +77,7 @@ def test_success_processes_nodes_one_at_a_time_primary_last(method: str, order: 
         entry = report["nodes"][node]
         assert entry["versions_before"]["pkg-a"] == "1.0-1"
         assert entry["versions_after"]["pkg-a"] == "1.0-2"
-        assert entry["changed"] == ["pkg-a"]
+        assert entry["changed"] == {"pkg-a": {"before": "1.0-1", "after": "1.0-2"}}
         assert all(step["ok"] and step["started"] and step["ended"] for step in entry["steps"])
         assert entry["state"] == "online, updated"
     assert report["warnings"] == ["update_packages warning"] * len(order)
@@ -83,12 +85,18 @@ def test_success_processes_nodes_one_at_a_time_primary_last(method: str, order: 
 
 
 def test_rolling_standby_parameters_on_two_nodes() -> None:
-    r = run("rolling_standby", TWO, packages=["httpd"], timeout=60, update_timeout=900)
+    r = run("rolling_standby", TWO, packages=["httpd"], wait_timeout=60, update_timeout=900)
     calls = [(c.name, c.params) for c in r.calls if c.ref.startswith("pacemaker_update.")]
     assert calls[0] == ("preflight_check", {"cluster": "lab", "method": "rolling_standby"})
     assert calls[2] == (
         "set_node_standby",
-        {"cluster": "lab", "node": "server2", "enabled": True, "dry_run": False, "timeout": 60},
+        {
+            "cluster": "lab",
+            "node": "server2",
+            "enabled": True,
+            "dry_run": False,
+            "wait_timeout": 60,
+        },
     )
     assert calls[3] == (
         "update_packages",
@@ -96,18 +104,19 @@ def test_rolling_standby_parameters_on_two_nodes() -> None:
             "cluster": "lab",
             "node": "server2",
             "packages": ["httpd"],
+            "all_packages": False,
             "dry_run": False,
-            "timeout": 900,
+            "wait_timeout": 900,
         },
     )
-    assert calls[5] == ("wait_until_settled", {"cluster": "lab", "timeout": 300})
+    assert calls[5] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
     assert calls[6] == (
         "preflight_check",
         {"cluster": "lab", "method": "rolling_standby", "allow_version_skew": True},
     )
     assert calls[7] == (
         "failover",
-        {"cluster": "lab", "node": "server1", "dry_run": False, "timeout": 60},
+        {"cluster": "lab", "node": "server1", "dry_run": False, "wait_timeout": 60},
     )
     assert calls[-1] == (
         "compare_state",
@@ -257,7 +266,9 @@ def test_expired_approval_fails_with_report(method: str) -> None:
         return fake(ref, params)
 
     fake = FakeCluster(TWO)
-    r = rehearse(method, {"cluster": "lab", "approve": "each_node"}, responder)
+    r = rehearse(
+        method, {"cluster": "lab", "approve": "each_node", "all_packages": True}, responder
+    )
     assert r.status == "failed"
     assert (r.report["failure"]["node"], r.report["failure"]["step"]) == ("server2", "approve_node")
     assert "inquiry expired" in r.report["failure"]["message"]
@@ -287,3 +298,36 @@ def test_dry_run_only_plans(method: str, order: List[str]) -> None:
     expected.append((None, ["failback", "None"]))
     assert planned == expected
     assert all(n["state"] == "unchanged (dry run)" for n in report["nodes"].values())
+
+
+@pytest.mark.parametrize("method", METHODS)
+@pytest.mark.parametrize("packages,all_packages", [([], False), (["httpd"], True)])
+def test_packages_or_all_packages_is_checked_before_anything_runs(
+    method: str, packages: List[str], all_packages: bool
+) -> None:
+    r = run(method, TWO, packages=packages, all_packages=all_packages)
+    assert r.status == "failed"
+    assert r.sequence() == []
+    failure = r.report["failure"]
+    assert (failure["code"], failure["step"]) == ("INVALID_INPUT", "check_input")
+    assert failure["next"].startswith("Nothing was changed")
+
+
+def test_named_packages_reach_every_update_and_the_question() -> None:
+    r = run(
+        "rolling_stack_update",
+        TWO,
+        packages=["pacemaker", "corosync"],
+        approve="each_node",
+        answers=[True, True],
+    )
+    updates = [c.params for c in r.calls if c.name == "update_packages"]
+    assert [u["packages"] for u in updates] == [["pacemaker", "corosync"]] * 2
+    assert all(u["all_packages"] is False and u["allow_running_stack"] is False for u in updates)
+    assert "update pacemaker, corosync" in r.fake.asks[0]["schema"]["description"]
+
+
+def test_stack_update_dry_run_allows_the_running_stack_only_because_nothing_runs() -> None:
+    r = run("rolling_stack_update", TWO, dry_run=True)
+    updates = [c.params for c in r.calls if c.name == "update_packages"]
+    assert all(u["allow_running_stack"] is True and u["dry_run"] is True for u in updates)
