@@ -7,7 +7,6 @@ import sys
 import time
 
 import pytest
-
 from pacemaker_update.engine import Engine, compat
 from pacemaker_update.errors import InvalidInputError, RunStateError
 
@@ -21,8 +20,14 @@ def events():
 
 @pytest.fixture
 def engine(tmp_path, events):
-    return Engine(PACK, state_dir=str(tmp_path / "state"), config={"key": "cfg"},
-                  on_event=events.append, user="tester", poll_interval=0.02)
+    return Engine(
+        PACK,
+        state_dir=str(tmp_path / "state"),
+        config={"key": "cfg"},
+        on_event=events.append,
+        user="tester",
+        poll_interval=0.02,
+    )
 
 
 def store_bytes(engine):
@@ -39,6 +44,7 @@ def test_compat_fixes_are_idempotent_and_only_where_needed():
     fixes = compat.applied_fixes()
     assert ("fractions.gcd" in fixes) == (sys.version_info >= (3, 9))
     from orquesta.utils import parameters
+
     assert parameters.parse_inline_params("a=TRUE b=false") == [{"a": True}, {"b": False}]
 
 
@@ -80,7 +86,9 @@ def test_with_items_respects_concurrency(engine, tmp_path):
     assert result.status == "succeeded"
     assert result.output["appended"] == ["a", "b", "c", "d", "e"]
     running = peak = 0
-    for line in open(path).read().split("\n"):
+    with open(path) as handle:
+        written = handle.read().split("\n")
+    for line in written:
         if line.startswith("start"):
             running += 1
             peak = max(peak, running)
@@ -154,11 +162,14 @@ def test_ask_prompt_answers(tmp_path):
     assert asked == ["approval"]
 
 
-@pytest.mark.parametrize("params, fragment", [
-    ({"message": "x", "bogus": 1}, "Unknown parameter(s) bogus"),
-    ({"message": "x", "times": "two"}, "'two' is not of type 'integer'"),
-    ({}, "'message' is a required property"),
-])
+@pytest.mark.parametrize(
+    "params, fragment",
+    [
+        ({"message": "x", "bogus": 1}, "Unknown parameter(s) bogus"),
+        ({"message": "x", "times": "two"}, "'two' is not of type 'integer'"),
+        ({}, "'message' is a required property"),
+    ],
+)
 def test_invalid_parameters_are_refused_before_anything_runs(engine, params, fragment):
     with pytest.raises(InvalidInputError) as info:
         engine.start("linear", params)
@@ -214,8 +225,9 @@ def test_overhead_per_task_against_bare_conductor(engine, capsys):
     while tasks:
         for task in tasks:
             for status in (statuses.RUNNING, statuses.SUCCEEDED):
-                conductor.update_task_state(task["id"], task["route"],
-                                            events.ActionExecutionEvent(status, result=0))
+                conductor.update_task_state(
+                    task["id"], task["route"], events.ActionExecutionEvent(status, result=0)
+                )
             count += 1
         tasks = conductor.get_next_tasks()
     bare_ms = 1000 * (time.monotonic() - start) / count
@@ -224,10 +236,18 @@ def test_overhead_per_task_against_bare_conductor(engine, capsys):
     assert result.status == "succeeded" and timing["actions"] == count == 30
     assert timing["overhead"] <= timing["wall"]
     with capsys.disabled():
-        print("\n[overhead] bare conductor %.2f ms/task; embedded runner overhead %.2f ms/task "
-              "(wall %.3fs, in actions %.4fs) on a %d-task chain, Python %s"
-              % (bare_ms, timing["overhead_per_action_ms"], timing["wall"],
-                 timing["action_time"], count, sys.version.split()[0]))
+        print(
+            "\n[overhead] bare conductor %.2f ms/task; embedded runner overhead %.2f ms/task "  # noqa: UP031
+            "(wall %.3fs, in actions %.4fs) on a %d-task chain, Python %s"
+            % (
+                bare_ms,
+                timing["overhead_per_action_ms"],
+                timing["wall"],
+                timing["action_time"],
+                count,
+                sys.version.split()[0],
+            )
+        )
 
 
 def test_store_records_json_conductor_state(engine):

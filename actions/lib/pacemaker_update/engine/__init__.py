@@ -23,5 +23,12 @@ from pacemaker_update.engine.progress import ProgressEvent  # noqa: E402
 from pacemaker_update.engine.result import RunResult, exit_code_for  # noqa: E402
 from pacemaker_update.engine.store import RunStore, default_state_dir  # noqa: E402
 
-__all__ = ["Engine", "ProgressEvent", "RunResult", "RunStore", "default_pack_dir",
-           "default_state_dir", "exit_code_for"]
+__all__ = [
+    "Engine",
+    "ProgressEvent",
+    "RunResult",
+    "RunStore",
+    "default_pack_dir",
+    "default_state_dir",
+    "exit_code_for",
+]

@@ -48,7 +48,7 @@ class _ThreadStream(io.TextIOBase):
         return False if getattr(_local, "capture", None) is not None else self.real.isatty()
 
 
-class _Capture(object):
+class _Capture:
     def __init__(self, sink: Optional[LineSink]) -> None:
         self.parts = {"stdout": io.StringIO(), "stderr": io.StringIO()}
         self.pending = {"stdout": "", "stderr": ""}
@@ -76,23 +76,36 @@ def install_capture() -> None:
             sys.stderr = _ThreadStream("stderr", sys.stderr)  # type: ignore[assignment]
 
 
-class ActionService(object):
+class ActionService:
     """The datastore part of st2's ``action_service``, backed by the run store's kv table."""
 
-    def __init__(self, kv_get: Callable[[str], Any], kv_set: Callable[[str, Any], None],
-                 kv_delete: Callable[[str], bool], pack: str) -> None:
+    def __init__(
+        self,
+        kv_get: Callable[[str], Any],
+        kv_set: Callable[[str, Any], None],
+        kv_delete: Callable[[str], bool],
+        pack: str,
+    ) -> None:
         self._get, self._set, self._delete, self._pack = kv_get, kv_set, kv_delete, pack
 
     def _key(self, name: str, local: bool) -> str:
-        return "%s:%s" % (self._pack, name) if local else name
+        return f"{self._pack}:{name}" if local else name
 
-    def get_value(self, name: str, local: bool = True, scope: str = "system",
-                  decrypt: bool = False) -> Any:
+    def get_value(
+        self, name: str, local: bool = True, scope: str = "system", decrypt: bool = False
+    ) -> Any:
         """Value of a datastore key (``None`` when absent), as st2's ActionService."""
         return self._get(self._key(name, local))
 
-    def set_value(self, name: str, value: Any, ttl: Optional[int] = None, local: bool = True,
-                  scope: str = "system", encrypt: bool = False) -> bool:
+    def set_value(
+        self,
+        name: str,
+        value: Any,
+        ttl: Optional[int] = None,
+        local: bool = True,
+        scope: str = "system",
+        encrypt: bool = False,
+    ) -> bool:
         """Store a datastore value (ttl ignored), as st2's ActionService."""
         self._set(self._key(name, local), value)
         return True
@@ -105,8 +118,13 @@ class ActionService(object):
 def st2_core_result(ref: str, params: Mapping[str, Any]) -> Dict[str, Any]:
     """Result of core.noop / core.echo in st2's shapes."""
     if ref == "core.echo":
-        return {"stdout": str(params.get("message", "")), "stderr": "", "return_code": 0,
-                "succeeded": True, "failed": False}
+        return {
+            "stdout": str(params.get("message", "")),
+            "stderr": "",
+            "return_code": 0,
+            "succeeded": True,
+            "failed": False,
+        }
     return {"failed": False, "succeeded": True, "return_code": 0}
 
 
@@ -116,19 +134,24 @@ def _load_action_class(path: str, lib_dir: str) -> Any:
         return cls
     if lib_dir not in sys.path:
         sys.path.insert(0, lib_dir)
-    mod_name = "_pu_action_%d_%s" % (len(_modules), path.rsplit("/", 1)[-1][:-3])
+    mod_name = "_pu_action_{}_{}".format(len(_modules), path.rsplit("/", 1)[-1][:-3])
     spec = importlib.util.spec_from_file_location(mod_name, path)
     if spec is None or spec.loader is None:
-        raise ImportError("cannot import %s" % path)
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    candidates = [obj for obj in vars(module).values()
-                  if inspect.isclass(obj) and obj.__module__ == mod_name
-                  and callable(getattr(obj, "run", None))
-                  and any(b.__name__ == "Action" for b in obj.__mro__[1:])]
+    candidates = [
+        obj
+        for obj in vars(module).values()
+        if inspect.isclass(obj)
+        and obj.__module__ == mod_name
+        and callable(getattr(obj, "run", None))
+        and any(b.__name__ == "Action" for b in obj.__mro__[1:])
+    ]
     if len(candidates) != 1:
-        raise ImportError("%s must define exactly one Action subclass (found %d)"
-                          % (path, len(candidates)))
+        raise ImportError(
+            f"{path} must define exactly one Action subclass (found {len(candidates)})"
+        )
     _modules[path] = candidates[0]
     return candidates[0]
 
@@ -146,9 +169,14 @@ def _instantiate(cls: Any, config: Mapping[str, Any], service: Optional[ActionSe
     return instance
 
 
-def run_python_action(registry: ActionRegistry, spec: ActionSpec, params: Mapping[str, Any],
-                      config: Mapping[str, Any], service: Optional[ActionService] = None,
-                      sink: Optional[LineSink] = None) -> Tuple[bool, Dict[str, Any], float]:
+def run_python_action(
+    registry: ActionRegistry,
+    spec: ActionSpec,
+    params: Mapping[str, Any],
+    config: Mapping[str, Any],
+    service: Optional[ActionService] = None,
+    sink: Optional[LineSink] = None,
+) -> Tuple[bool, Dict[str, Any], float]:
     """Run a python-script action; returns (succeeded, st2-shaped result, seconds inside)."""
     install_capture()
     capture = _Capture(sink)
@@ -156,8 +184,7 @@ def run_python_action(registry: ActionRegistry, spec: ActionSpec, params: Mappin
     start = time.monotonic()
     ok, value, exit_code = False, None, 0  # type: bool, Any, int
     try:
-        cls = _load_action_class(registry.entry_path(spec),
-                                 str(registry.actions_dir) + "/lib")
+        cls = _load_action_class(registry.entry_path(spec), str(registry.actions_dir) + "/lib")
         instance = _instantiate(cls, config, service)
         outcome = instance.run(**params)
         if isinstance(outcome, tuple) and len(outcome) == 2 and isinstance(outcome[0], bool):
@@ -170,6 +197,10 @@ def run_python_action(registry: ActionRegistry, spec: ActionSpec, params: Mappin
     finally:
         elapsed = time.monotonic() - start
         _local.capture = None
-    result = {"result": value, "stdout": capture.value("stdout"),
-              "stderr": capture.value("stderr"), "exit_code": exit_code}
+    result = {
+        "result": value,
+        "stdout": capture.value("stdout"),
+        "stderr": capture.value("stderr"),
+        "exit_code": exit_code,
+    }
     return ok, result, elapsed

@@ -20,6 +20,7 @@ import collections.abc
 import fractions
 import math
 import re
+import sys
 import warnings
 from typing import List
 
@@ -34,6 +35,8 @@ def _fix_fractions_gcd() -> bool:
 
 
 def _fix_collections_aliases() -> bool:
+    if sys.version_info < (3, 10):
+        return False  # still there (deprecated); touching them only warns
     added = False
     for name in collections.abc.__all__:
         if not hasattr(collections, name):

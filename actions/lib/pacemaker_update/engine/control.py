@@ -1,11 +1,13 @@
 """Stopping a run that no live process is driving (paused, or its process died)."""
 
+import contextlib
 import json
 import time
 
 from pacemaker_update.engine import compat
 
 compat.apply_fixes()
+
 
 from orquesta import conducting, events, statuses  # type: ignore  # noqa: E402
 from orquesta import exceptions as orq_exc  # type: ignore  # noqa: E402
@@ -31,17 +33,13 @@ def cancel_offline(store: RunStore, run_id: str) -> None:
                 event = events.ActionExecutionEvent(statuses.CANCELED)
             else:
                 event = events.TaskItemActionExecutionEvent(row["item_id"], statuses.CANCELED)
-            try:
+            # Best effort: the run is canceled whatever the conductor thinks of it.
+            with contextlib.suppress(Exception):
                 conductor.update_task_state(row["task_id"], row["route"], event)
-            except Exception:  # noqa: BLE001,S110 - best effort: the run is canceled anyway
-                pass
             store.drop_inflight(run_id, row["task_id"], row["route"], row["item_id"])
             if row["task_seq"]:
-                store.finish_task(row["task_seq"], status=statuses.CANCELED,
-                                  ended_at=time.time())
-        try:
+                store.finish_task(row["task_seq"], status=statuses.CANCELED, ended_at=time.time())
+        with contextlib.suppress(orq_exc.InvalidWorkflowStatusTransition):
             conductor.request_workflow_status(statuses.CANCELED)
-        except orq_exc.InvalidWorkflowStatusTransition:
-            pass
         store.save_conductor(run_id, json.dumps(conductor.serialize()), statuses.CANCELED)
         store.update_run(run_id, status=statuses.CANCELED, ended_at=time.time(), request=None)

@@ -10,12 +10,19 @@ from pacemaker_update.engine.progress import ProgressEvent
 PlanRenderer = Callable[[Dict[str, Any], IO[str]], None]
 # Hook: workflow ref -> renderer of its dry-run result (e.g. a per-node table).
 PLAN_RENDERERS: Dict[str, PlanRenderer] = {}
-MARKS = {"succeeded": "ok", "failed": "FAILED", "canceled": "canceled", "paused": "paused",
-         "pending": "waiting", "running": "..", "rerun": "re-run"}
+MARKS = {
+    "succeeded": "ok",
+    "failed": "FAILED",
+    "canceled": "canceled",
+    "paused": "paused",
+    "pending": "waiting",
+    "running": "..",
+    "rerun": "re-run",
+}
 
 
 def _fmt_elapsed(seconds: Optional[float]) -> str:
-    return "" if seconds is None else " (%.2fs)" % seconds
+    return "" if seconds is None else f" ({seconds:.2f}s)"
 
 
 def describe_event(event: ProgressEvent) -> str:
@@ -24,18 +31,24 @@ def describe_event(event: ProgressEvent) -> str:
     label = event.label()
     if event.kind in ("task_started", "task_finished", "inquiry"):
         mark = MARKS.get(event.status or "", event.status or "")
-        return "%s%-7s %s %s%s%s" % (pad, mark, label, event.action or "",
-                                    _fmt_elapsed(event.elapsed),
-                                    (" - " + event.message) if event.message else "")
+        return "%s%-7s %s %s%s%s" % (  # noqa: UP031 - column widths
+            pad,
+            mark,
+            label,
+            event.action or "",
+            _fmt_elapsed(event.elapsed),
+            (" - " + event.message) if event.message else "",
+        )
     if event.kind == "action_output":
-        return "%s        %s | %s" % (pad, label, event.message)
+        return f"{pad}        {label} | {event.message}"
     if event.kind == "run_finished":
-        return "%srun %s %s%s" % (pad, event.run_id, event.status, _fmt_elapsed(event.elapsed))
-    return "%s%s %s" % (pad, ("run %s:" % event.run_id) if event.run_id != "-" else "",
-                        event.message)
+        return f"{pad}run {event.run_id} {event.status}{_fmt_elapsed(event.elapsed)}"
+    return "{}{} {}".format(
+        pad, (f"run {event.run_id}:") if event.run_id != "-" else "", event.message
+    )
 
 
-class LineRenderer(object):
+class LineRenderer:
     """Plain timestamped lines (logs, pipes, CI)."""
 
     def __init__(self, stream: IO[str]) -> None:
@@ -43,11 +56,11 @@ class LineRenderer(object):
 
     def __call__(self, event: ProgressEvent) -> None:
         stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(event.ts))
-        self.stream.write("%s %s\n" % (stamp, describe_event(event)))
+        self.stream.write(f"{stamp} {describe_event(event)}\n")
         self.stream.flush()
 
 
-class LiveRenderer(object):
+class LiveRenderer:
     """TTY display: finished steps scroll, a bottom line shows what runs now."""
 
     def __init__(self, stream: IO[str]) -> None:
@@ -55,7 +68,7 @@ class LiveRenderer(object):
         self.running: Dict[str, float] = {}
 
     def __call__(self, event: ProgressEvent) -> None:
-        key = "%s/%s" % (event.run_id, event.label())
+        key = f"{event.run_id}/{event.label()}"
         self.stream.write("\r\033[K")
         if event.kind == "task_started":
             self.running[key] = event.ts
@@ -65,7 +78,9 @@ class LiveRenderer(object):
             self.stream.write(describe_event(event) + "\n")
         if self.running:
             now = time.time()
-            parts = ["%s %.0fs" % (k.split("/", 1)[1], now - t) for k, t in self.running.items()]
+            parts = [
+                "{} {:.0f}s".format(k.split("/", 1)[1], now - t) for k, t in self.running.items()
+            ]
             self.stream.write("running: " + ", ".join(parts))
         self.stream.flush()
 
@@ -78,10 +93,10 @@ def make_renderer(stream: IO[str]) -> Callable[[ProgressEvent], None]:
 def tty_prompt(schema: Dict[str, Any], task_id: str) -> Optional[Dict[str, Any]]:
     """Ask the person at the terminal to answer a core.ask (None: leave it pending)."""
     answer: Dict[str, Any] = {}
-    sys.stderr.write("\nTask %s asks for a response.\n" % task_id)
+    sys.stderr.write(f"\nTask {task_id} asks for a response.\n")
     for name, prop in (schema.get("properties") or {}).items():
         text = (prop or {}).get("description") or name
-        reply = input("%s [%s] (empty: decide later): " % (text, (prop or {}).get("type")))
+        reply = input("{} [{}] (empty: decide later): ".format(text, (prop or {}).get("type")))
         if reply.strip() == "":
             return None
         if (prop or {}).get("type") == "boolean":
@@ -93,35 +108,59 @@ def tty_prompt(schema: Dict[str, Any], task_id: str) -> Optional[Dict[str, Any]]
 
 def print_runs(runs: List[Dict[str, Any]], stream: IO[str]) -> None:
     """A table of runs (history, status)."""
-    stream.write("%-16s %-28s %-10s %-19s %s\n" % ("RUN", "WORKFLOW", "STATUS", "STARTED",
-                                                   "WALL"))
+    head = ("RUN", "WORKFLOW", "STATUS", "STARTED", "WALL")
+    stream.write("%-16s %-28s %-10s %-19s %s\n" % head)  # noqa: UP031 - column widths
     for run in runs:
         started = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(run["created_at"] or 0))
         wall = (run.get("timing") or {}).get("wall")
-        stream.write("%-16s %-28s %-10s %-19s %s\n" % (
-            run["id"], run["workflow"], run["status"], started,
-            "" if wall is None else "%.1fs" % wall))
+        stream.write(
+            "%-16s %-28s %-10s %-19s %s\n"  # noqa: UP031 - column widths
+            % (
+                run["id"],
+                run["workflow"],
+                run["status"],
+                started,
+                "" if wall is None else f"{wall:.1f}s",
+            )
+        )
 
 
-def print_run(run: Dict[str, Any], tasks: List[Dict[str, Any]], stream: IO[str],
-              verbose: bool = False) -> None:
+def print_run(
+    run: Dict[str, Any], tasks: List[Dict[str, Any]], stream: IO[str], verbose: bool = False
+) -> None:
     """One run with its tasks and timing."""
-    stream.write("run %s  %s  %s  by %s\n" % (run["id"], run["workflow"], run["status"],
-                                              run.get("requester")))
-    stream.write("params: %s\n" % json.dumps(run.get("params") or {}, sort_keys=True))
+    stream.write(
+        "run {}  {}  {}  by {}\n".format(
+            run["id"], run["workflow"], run["status"], run.get("requester")
+        )
+    )
+    stream.write("params: {}\n".format(json.dumps(run.get("params") or {}, sort_keys=True)))
     for task in tasks:
-        label = task["task_id"] + ("" if task["item_id"] is None else "[%d]" % task["item_id"])
-        stream.write("  %-9s %-24s %-32s %s\n" % (
-            task["status"], label, task.get("action") or "-",
-            "" if task["duration"] is None else "%.3fs" % task["duration"]))
+        item = task["item_id"]
+        label = task["task_id"] + ("" if item is None else f"[{item}]")
+        stream.write(
+            "  %-9s %-24s %-32s %s\n"  # noqa: UP031 - column widths
+            % (
+                task["status"],
+                label,
+                task.get("action") or "-",
+                "" if task["duration"] is None else "{:.3f}s".format(task["duration"]),
+            )
+        )
         if verbose and task.get("result") is not None:
-            stream.write("            result: %s\n" % json.dumps(task["result"])[:2000])
+            stream.write("            result: {}\n".format(json.dumps(task["result"])[:2000]))
     timing = run.get("timing") or {}
     if timing:
-        stream.write("timing: wall %.3fs, in actions %.3fs, delays %.3fs, runner overhead "
-                     "%.3fs (%s ms/action)\n" % (timing["wall"], timing["action_time"],
-                                                 timing["delay_time"], timing["overhead"],
-                                                 timing.get("overhead_per_action_ms")))
+        stream.write(
+            "timing: wall {:.3f}s, in actions {:.3f}s, delays {:.3f}s, runner overhead "
+            "{:.3f}s ({} ms/action)\n".format(
+                timing["wall"],
+                timing["action_time"],
+                timing["delay_time"],
+                timing["overhead"],
+                timing.get("overhead_per_action_ms"),
+            )
+        )
     result = run.get("result")
     if result:
-        stream.write("result: %s\n" % json.dumps(result, indent=2, sort_keys=True))
+        stream.write(f"result: {json.dumps(result, indent=2, sort_keys=True)}\n")

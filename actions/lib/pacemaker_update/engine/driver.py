@@ -28,11 +28,19 @@ from pacemaker_update.engine.progress import ProgressEvent  # noqa: E402
 NO_ITEM = -1
 
 
-class RunDriver(object):
+class RunDriver:
     """Runs one workflow execution (a top-level run or a subworkflow) to rest."""
 
-    def __init__(self, engine: Any, store: Any, run_id: str, root_id: str, conductor: Any,
-                 masker: Any, depth: int = 0) -> None:
+    def __init__(
+        self,
+        engine: Any,
+        store: Any,
+        run_id: str,
+        root_id: str,
+        conductor: Any,
+        masker: Any,
+        depth: int = 0,
+    ) -> None:
         self.engine, self.store, self.run_id, self.root_id = engine, store, run_id, root_id
         self.conductor, self.masker, self.depth = conductor, masker, depth
         self.futures: Dict[Any, Flight] = {}
@@ -46,8 +54,12 @@ class RunDriver(object):
     def emit(self, kind: str, flight: Optional[Flight] = None, **kw: Any) -> None:
         """Send a progress event (secrets masked) to the engine's sink."""
         if flight is not None:
-            kw.update(task_id=flight.task_id, route=flight.route, action=flight.ref,
-                      item_id=flight.item_id)
+            kw.update(
+                task_id=flight.task_id,
+                route=flight.route,
+                action=flight.ref,
+                item_id=flight.item_id,
+            )
         if "message" in kw:
             kw["message"] = self.masker.mask_text(str(kw["message"]))
         self.engine.emit(ProgressEvent(kind, self.run_id, depth=self.depth, **kw))
@@ -63,7 +75,8 @@ class RunDriver(object):
             event = events.ActionExecutionEvent(status, result=result)
         else:
             event = events.TaskItemActionExecutionEvent(
-                flight.item_id, status, result=result, accumulated_result=acc)
+                flight.item_id, status, result=result, accumulated_result=acc
+            )
         self.conductor.update_task_state(flight.task_id, flight.route, event)
 
     # -- the loop -----------------------------------------------------------
@@ -97,8 +110,9 @@ class RunDriver(object):
         except orq_exc.InvalidWorkflowStatusTransition:
             return
         self.requested = request
-        self.emit("request", status=self.conductor.get_workflow_status(),
-                  message="%s requested" % request)
+        self.emit(
+            "request", status=self.conductor.get_workflow_status(), message=f"{request} requested"
+        )
         self.save()
 
     def dispatch_ready(self) -> bool:
@@ -119,8 +133,15 @@ class RunDriver(object):
             return
         for action in task["actions"]:
             item_id = action.get("item_id")
-            flight = Flight(tid, route, item_id, action.get("action"), action.get("input") or {},
-                            task.get("items_count", 0), delay=task.get("delay") or 0)
+            flight = Flight(
+                tid,
+                route,
+                item_id,
+                action.get("action"),
+                action.get("input") or {},
+                task.get("items_count", 0),
+                delay=task.get("delay") or 0,
+            )
             if flight.ref is None:
                 self.fast_forward(flight, None)
             else:
@@ -131,13 +152,24 @@ class RunDriver(object):
         """Complete a task that has nothing to run (no action, empty with-items)."""
         event = events.ActionExecutionEvent
         self.conductor.update_task_state(flight.task_id, flight.route, event(statuses.RUNNING))
-        self.conductor.update_task_state(flight.task_id, flight.route,
-                                         event(statuses.SUCCEEDED, result=result))
+        self.conductor.update_task_state(
+            flight.task_id, flight.route, event(statuses.SUCCEEDED, result=result)
+        )
         now = time.time()
-        self.store.add_task({"run_id": self.run_id, "task_id": flight.task_id,
-                             "route": flight.route, "status": statuses.SUCCEEDED,
-                             "started_at": now, "ended_at": now, "duration": 0.0,
-                             "action_time": 0.0, "delay": 0.0, "result": result})
+        self.store.add_task(
+            {
+                "run_id": self.run_id,
+                "task_id": flight.task_id,
+                "route": flight.route,
+                "status": statuses.SUCCEEDED,
+                "started_at": now,
+                "ended_at": now,
+                "duration": 0.0,
+                "action_time": 0.0,
+                "delay": 0.0,
+                "result": result,
+            }
+        )
 
     def start_flight(self, flight: Flight, rerun: bool = False) -> None:
         """Record an action as in flight and hand it to a worker (or ask for an answer)."""
@@ -145,11 +177,19 @@ class RunDriver(object):
         if flight.child_run is None and self.engine.is_workflow(flight.ref):
             flight.child_run = self.engine.new_run_id()
         with self.store.transaction():
-            flight.seq = self.store.add_task({
-                "run_id": self.run_id, "task_id": flight.task_id, "route": flight.route,
-                "item_id": flight.item_id, "action": flight.ref, "status": statuses.RUNNING,
-                "started_at": flight.started, "input": self.masker.mask(flight.params),
-                "child_run": flight.child_run})
+            flight.seq = self.store.add_task(
+                {
+                    "run_id": self.run_id,
+                    "task_id": flight.task_id,
+                    "route": flight.route,
+                    "item_id": flight.item_id,
+                    "action": flight.ref,
+                    "status": statuses.RUNNING,
+                    "started_at": flight.started,
+                    "input": self.masker.mask(flight.params),
+                    "child_run": flight.child_run,
+                }
+            )
             self.store.put_inflight(flight.inflight_row(self.run_id))
             self.save()
         self.emit("task_started", flight, status="rerun" if rerun else statuses.RUNNING)
@@ -162,8 +202,7 @@ class RunDriver(object):
 
     def collect(self, timeout: float) -> None:
         """Wait a little for workers; feed every finished action to the conductor."""
-        done, _ = cf.wait(list(self.futures), timeout=timeout,
-                          return_when=cf.FIRST_COMPLETED)
+        done, _ = cf.wait(list(self.futures), timeout=timeout, return_when=cf.FIRST_COMPLETED)
         for future in done:
             flight = self.futures.pop(future)
             status, result = future.result()
@@ -176,23 +215,35 @@ class RunDriver(object):
         with self.store.transaction():
             if flight.item_id is not None:
                 hidden = json.loads(self.masker.hide_state(json.dumps(result)))
-                self.store.put_item(self.run_id, flight.task_id, flight.route,
-                                    flight.item_id, status, hidden)
+                self.store.put_item(
+                    self.run_id, flight.task_id, flight.route, flight.item_id, status, hidden
+                )
                 items = self.store.get_items(self.run_id, flight.task_id, flight.route)
-                items = {k: json.loads(self.masker.reveal_state(json.dumps(v)))
-                         for k, v in items.items()}
+                items = {
+                    k: json.loads(self.masker.reveal_state(json.dumps(v))) for k, v in items.items()
+                }
                 acc = [items.get(i) for i in range(flight.items_count)]
             self.update(flight, status, result, acc)
             entry = self.conductor.get_task_state_entry(flight.task_id, flight.route) or {}
             if flight.item_id is not None and entry.get("status") in statuses.COMPLETED_STATUSES:
                 self.store.clear_items(self.run_id, flight.task_id, flight.route)
             if status != statuses.PAUSED:
-                self.store.drop_inflight(self.run_id, flight.task_id, flight.route,
-                                         NO_ITEM if flight.item_id is None else flight.item_id)
+                self.store.drop_inflight(
+                    self.run_id,
+                    flight.task_id,
+                    flight.route,
+                    NO_ITEM if flight.item_id is None else flight.item_id,
+                )
             self.store.finish_task(
-                flight.seq, status=status, ended_at=ended, duration=ended - flight.started,
-                action_time=flight.action_time, delay=flight.delay_waited,
-                result=self.masker.mask(result), child_run=flight.child_run)
+                flight.seq,
+                status=status,
+                ended_at=ended,
+                duration=ended - flight.started,
+                action_time=flight.action_time,
+                delay=flight.delay_waited,
+                result=self.masker.mask(result),
+                child_run=flight.child_run,
+            )
             self.save()
         self.actions += 1
         self.action_time += flight.action_time

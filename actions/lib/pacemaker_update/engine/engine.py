@@ -44,14 +44,21 @@ def default_pack_dir() -> str:
     return os.path.abspath(os.path.join(here, "..", "..", "..", ".."))
 
 
-class Engine(object):
+class Engine:
     """Runs the pack's orquesta workflows without StackStorm."""
 
-    def __init__(self, pack_dir: Optional[str] = None, state_dir: Optional[str] = None,
-                 config: Optional[Mapping[str, Any]] = None,
-                 on_event: Optional[EventSink] = None, user: Optional[str] = None,
-                 auto_approve: bool = False, prompt: Optional[inquiry.Prompt] = None,
-                 poll_interval: float = 0.2, max_workers: int = 8) -> None:
+    def __init__(
+        self,
+        pack_dir: Optional[str] = None,
+        state_dir: Optional[str] = None,
+        config: Optional[Mapping[str, Any]] = None,
+        on_event: Optional[EventSink] = None,
+        user: Optional[str] = None,
+        auto_approve: bool = False,
+        prompt: Optional[inquiry.Prompt] = None,
+        poll_interval: float = 0.2,
+        max_workers: int = 8,
+    ) -> None:
         self.registry = ActionRegistry(pack_dir or default_pack_dir())
         self.store = RunStore(state_dir)
         self.state_dir = self.store.state_dir
@@ -78,8 +85,7 @@ class Engine(object):
     def action_service(self) -> ActionService:
         """A datastore service for a python action (own connection: worker thread)."""
         store = RunStore(self.state_dir)
-        return ActionService(store.kv_get, store.kv_set, store.kv_delete,
-                             self.registry.pack_ref)
+        return ActionService(store.kv_get, store.kv_set, store.kv_delete, self.registry.pack_ref)
 
     def emit(self, event: ProgressEvent) -> None:
         """Deliver a progress event to the sink, one at a time."""
@@ -88,12 +94,13 @@ class Engine(object):
 
     def new_run_id(self) -> str:
         """A fresh run id (time-ordered prefix, random suffix)."""
-        return "%x%s" % (int(time.time()), uuid.uuid4().hex[:6])
+        return f"{int(time.time()):x}{uuid.uuid4().hex[:6]}"
 
     def is_workflow(self, ref: Optional[str]) -> bool:
         """Whether an action reference names an orquesta workflow of the pack."""
         spec = self.registry.actions.get(str(ref)) or self.registry.actions.get(
-            "%s.%s" % (self.registry.pack_ref, ref))
+            f"{self.registry.pack_ref}.{ref}"
+        )
         return spec is not None and spec.runner_type == "orquesta"
 
     def handle_inquiry(self, driver: RunDriver, flight: Any, resumed: bool = False) -> None:
@@ -105,23 +112,42 @@ class Engine(object):
         """Resolve and validate a workflow and its parameters (nothing runs)."""
         spec = self.registry.resolve(workflow)
         if spec.runner_type != "orquesta":
-            raise InvalidInputError("%s is not a workflow (runner %s)" % (spec.ref,
-                                    spec.runner_type), details={"action": spec.ref})
+            raise InvalidInputError(
+                f"{spec.ref} is not a workflow (runner {spec.runner_type})",
+                details={"action": spec.ref},
+            )
         values = spec.validate(params, self.config)
-        load_workflow(self.registry, spec, make_st2_context("check", spec, self.user,
-                                                            self.registry.pack_ref))
+        load_workflow(
+            self.registry, spec, make_st2_context("check", spec, self.user, self.registry.pack_ref)
+        )
         return spec, values
 
-    def _create(self, store: RunStore, run_id: str, spec: ActionSpec, values: Dict[str, Any],
-                parent: Optional[str], root: str) -> Any:
+    def _create(
+        self,
+        store: RunStore,
+        run_id: str,
+        spec: ActionSpec,
+        values: Dict[str, Any],
+        parent: Optional[str],
+        root: str,
+    ) -> Any:
         st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
         wf_spec = load_workflow(self.registry, spec, st2_ctx)
         conductor = conducting.WorkflowConductor(wf_spec, context=st2_ctx, inputs=values)
-        store.create_run({"id": run_id, "parent_id": parent, "root_id": root,
-                          "workflow": spec.ref, "params": mask_values(values, spec.secrets),
-                          "status": statuses.REQUESTED, "requester": self.user,
-                          "created_at": time.time(), "started_at": time.time(),
-                          "secrets": json.dumps(spec.secrets)})
+        store.create_run(
+            {
+                "id": run_id,
+                "parent_id": parent,
+                "root_id": root,
+                "workflow": spec.ref,
+                "params": mask_values(values, spec.secrets),
+                "status": statuses.REQUESTED,
+                "requester": self.user,
+                "created_at": time.time(),
+                "started_at": time.time(),
+                "secrets": json.dumps(spec.secrets),
+            }
+        )
         conductor.request_workflow_status(statuses.RUNNING)
         return conductor
 
@@ -146,23 +172,35 @@ class Engine(object):
         data = json.loads(masker.reveal_state(run["conductor"]))
         return conducting.WorkflowConductor.deserialize(data)
 
-    def resume(self, run_id: str, respond: Optional[Dict[str, Any]] = None,
-               secrets: Optional[Mapping[str, Any]] = None) -> RunResult:
+    def resume(
+        self,
+        run_id: str,
+        respond: Optional[Dict[str, Any]] = None,
+        secrets: Optional[Mapping[str, Any]] = None,
+    ) -> RunResult:
         """Continue a paused or interrupted run in this process (re-running in-flight actions)."""
         run = self.store.get_run(run_id, with_state=True)
         run_id = run["id"]
         if run["parent_id"]:
-            raise RunStateError("Run %s is a subworkflow; resume its top-level run %s"
-                                % (run_id, run["root_id"]), code="RUN_IS_CHILD")
+            raise RunStateError(
+                "Run {} is a subworkflow; resume its top-level run {}".format(
+                    run_id, run["root_id"]
+                ),
+                code="RUN_IS_CHILD",
+            )
         if run["status"] in FINAL:
-            raise RunStateError("Run %s already %s" % (run_id, run["status"]),
-                                code="RUN_FINISHED", details={"run": run_id})
+            raise RunStateError(
+                "Run {} already {}".format(run_id, run["status"]),
+                code="RUN_FINISHED",
+                details={"run": run_id},
+            )
         names = json.loads(run.get("secrets") or "[]")
         missing = [n for n in names if n not in (secrets or {})]
-        if missing and any("@@secret:%s@@" % n in run["conductor"] for n in missing):
+        if missing and any(f"@@secret:{n}@@" in run["conductor"] for n in missing):
             raise InvalidInputError(
-                "Run %s needs its secret parameter(s) again: %s" % (run_id, ", ".join(missing)),
-                hint="pass them with --param NAME=VALUE")
+                "Run {} needs its secret parameter(s) again: {}".format(run_id, ", ".join(missing)),
+                hint="pass them with --param NAME=VALUE",
+            )
         self.store.acquire_run(run_id)
         try:
             masker = Masker({k: v for k, v in (secrets or {}).items() if k in names})
@@ -175,7 +213,9 @@ class Engine(object):
         except BaseException:
             self.store.release_run(run_id)
             raise
-        self.emit(ProgressEvent("run_started", run_id, message="resumed %s" % run["workflow"]))
+        self.emit(
+            ProgressEvent("run_started", run_id, message="resumed {}".format(run["workflow"]))
+        )
         return self._drive_root(run_id, conductor, masker)
 
     def _check_response(self, run_id: str, conductor: Any, respond: Optional[Dict]) -> None:
@@ -183,13 +223,14 @@ class Engine(object):
         if respond is None:
             return
         if not pending:
-            raise InvalidInputError("Run %s has no pending inquiry to respond to" % run_id)
+            raise InvalidInputError(f"Run {run_id} has no pending inquiry to respond to")
         task = conductor.get_task(pending[0]["task_id"], pending[0]["route"])
         params = self.registry.resolve("core.ask").validate(task["actions"][0]["input"] or {})
         inquiry.validate_response(params["schema"], respond)
 
-    def run_child(self, driver: RunDriver, flight: Any, spec: ActionSpec,
-                  params: Dict[str, Any]) -> Tuple[str, Any]:
+    def run_child(
+        self, driver: RunDriver, flight: Any, spec: ActionSpec, params: Dict[str, Any]
+    ) -> Tuple[str, Any]:
         """Run (or resume) a subworkflow inside a worker thread; st2's ``{output[, errors]}``."""
         store = RunStore(self.state_dir)
         try:
@@ -199,14 +240,16 @@ class Engine(object):
             except RunStateError:
                 run = None
             if run is None:
-                conductor = self._create(store, flight.child_run, spec, params,
-                                         driver.run_id, driver.root_id)
+                conductor = self._create(
+                    store, flight.child_run, spec, params, driver.run_id, driver.root_id
+                )
             else:
                 conductor = self._load(store, run, masker)
                 if conductor.get_workflow_status() in (statuses.PAUSED, statuses.PAUSING):
                     conductor.request_workflow_status(statuses.RESUMING)
-            child = RunDriver(self, store, flight.child_run, driver.root_id, conductor, masker,
-                              driver.depth + 1)
+            child = RunDriver(
+                self, store, flight.child_run, driver.root_id, conductor, masker, driver.depth + 1
+            )
             status = child.drive()
         finally:
             store.close()
@@ -238,10 +281,15 @@ class Engine(object):
         timing = compute_timing(prior, elapsed, driver)
         driver.save()
         final = status in statuses.COMPLETED_STATUSES
-        store.update_run(driver.run_id, status=status, result=driver.masker.mask(result),
-                         errors=driver.masker.mask(conductor.errors), timing=timing,
-                         ended_at=time.time() if final else None,
-                         **({"request": None} if driver.run_id == driver.root_id else {}))
+        store.update_run(
+            driver.run_id,
+            status=status,
+            result=driver.masker.mask(result),
+            errors=driver.masker.mask(conductor.errors),
+            timing=timing,
+            ended_at=time.time() if final else None,
+            **({"request": None} if driver.run_id == driver.root_id else {}),
+        )
         driver.emit("run_finished", status=status, elapsed=elapsed, message=status)
         return status
 
@@ -257,11 +305,16 @@ class Engine(object):
     def _request(self, run_id: str, what: str) -> str:
         run = self.store.get_run(run_id, with_state=True)
         if run["parent_id"]:
-            raise RunStateError("Run %s is a subworkflow; %s its top-level run %s"
-                                % (run["id"], what, run["root_id"]), code="RUN_IS_CHILD")
+            raise RunStateError(
+                "Run {} is a subworkflow; {} its top-level run {}".format(
+                    run["id"], what, run["root_id"]
+                ),
+                code="RUN_IS_CHILD",
+            )
         if run["status"] in FINAL:
-            raise RunStateError("Run %s already %s" % (run["id"], run["status"]),
-                                code="RUN_FINISHED")
+            raise RunStateError(
+                "Run {} already {}".format(run["id"], run["status"]), code="RUN_FINISHED"
+            )
         if process_alive(run["owner_pid"], run["owner_start"]):
             self.store.set_request(run["id"], what)
             return "requested"
@@ -275,14 +328,21 @@ class Engine(object):
 
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM: pause gracefully after the running actions; a second one stops."""
+
         def handler(signum: int, frame: Any) -> None:
             if self.stop_event.is_set():
                 signal.signal(signum, signal.SIG_DFL)
                 os.kill(os.getpid(), signum)
                 return
             self.stop_event.set()
-            self.emit(ProgressEvent("note", "-", message="signal %d: pausing after the "
-                                    "running action(s); send it again to stop now" % signum))
+            self.emit(
+                ProgressEvent(
+                    "note",
+                    "-",
+                    message=f"signal {signum}: pausing after the "
+                    "running action(s); send it again to stop now",
+                )
+            )
 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, handler)

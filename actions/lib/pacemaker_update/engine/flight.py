@@ -9,12 +9,20 @@ from pacemaker_update.errors import PacemakerUpdateError
 SUCCEEDED, FAILED = "succeeded", "failed"
 
 
-class Flight(object):
+class Flight:
     """An action handed to a worker: where it belongs, what it runs, how long it took."""
 
-    def __init__(self, task_id: str, route: int, item_id: Optional[int], ref: Optional[str],
-                 params: Dict[str, Any], items_count: int, delay: int = 0,
-                 child_run: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        task_id: str,
+        route: int,
+        item_id: Optional[int],
+        ref: Optional[str],
+        params: Dict[str, Any],
+        items_count: int,
+        delay: int = 0,
+        child_run: Optional[str] = None,
+    ) -> None:
         self.task_id, self.route, self.item_id = task_id, route, item_id
         self.ref, self.params, self.items_count = ref, params, items_count
         self.delay, self.child_run = delay, child_run
@@ -26,10 +34,17 @@ class Flight(object):
 
     def inflight_row(self, run_id: str) -> Dict[str, Any]:
         """The row that lets a later process re-run this action."""
-        return {"run_id": run_id, "task_id": self.task_id, "route": self.route,
-                "item_id": -1 if self.item_id is None else self.item_id, "action": self.ref,
-                "kind": "inquiry" if self.ref == "core.ask" else "action",
-                "child_run": self.child_run, "started_at": self.started, "task_seq": self.seq}
+        return {
+            "run_id": run_id,
+            "task_id": self.task_id,
+            "route": self.route,
+            "item_id": -1 if self.item_id is None else self.item_id,
+            "action": self.ref,
+            "kind": "inquiry" if self.ref == "core.ask" else "action",
+            "child_run": self.child_run,
+            "started_at": self.started,
+            "task_seq": self.seq,
+        }
 
     @classmethod
     def from_row(cls, row: Dict[str, Any], conductor: Any) -> "Flight":
@@ -40,9 +55,15 @@ class Flight(object):
         for candidate in task["actions"]:
             if candidate.get("item_id") == item_id:
                 action = candidate
-        flight = cls(row["task_id"], row["route"], item_id, action.get("action"),
-                     action.get("input") or {}, task.get("items_count", 0),
-                     child_run=row["child_run"])
+        flight = cls(
+            row["task_id"],
+            row["route"],
+            item_id,
+            action.get("action"),
+            action.get("input") or {},
+            task.get("items_count", 0),
+            child_run=row["child_run"],
+        )
         flight.seq = row["task_seq"] or 0
         return flight
 
@@ -76,7 +97,8 @@ def execute_flight(driver: Any, flight: Flight) -> Tuple[str, Any]:
             driver.emit("action_output", flight, status=stream, message=line)
 
         ok, result, _inside = actions_mod.run_python_action(
-            engine.registry, spec, params, engine.config, engine.action_service(), sink)
+            engine.registry, spec, params, engine.config, engine.action_service(), sink
+        )
         return (SUCCEEDED if ok else FAILED), result
     finally:
         end = time.monotonic()

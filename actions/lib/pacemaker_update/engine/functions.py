@@ -34,13 +34,13 @@ def st2kv_(context: Any, key: str, decrypt: bool = False, default: Any = _MISSIN
     name = str(key)
     for prefix in ("st2kv.system.", "system."):
         if name.startswith(prefix):
-            name = name[len(prefix):]
+            name = name[len(prefix) :]
             break
     value = _kv_reader(name) if _kv_reader is not None else None
     if value is None:
         if default is not _MISSING:
             return default
-        raise KeyError('The key "%s" does not exist in the StackStorm datastore.' % key)
+        raise KeyError(f'The key "{key}" does not exist in the StackStorm datastore.')
     return value
 
 

@@ -22,9 +22,10 @@ def response_schema(schema: Mapping[str, Any]) -> Dict[str, Any]:
     out = copy.deepcopy(dict(schema))
     required = list(out.get("required") or []) if isinstance(out.get("required"), list) else []
     for name, prop in (out.get("properties") or {}).items():
-        if isinstance(prop, dict) and isinstance(prop.get("required"), bool):
-            if prop.pop("required"):
-                required.append(name)
+        if isinstance(prop, dict) and isinstance(prop.get("required"), bool) and prop.pop(
+            "required"
+        ):
+            required.append(name)
     if required:
         out["required"] = sorted(set(required))
     return out
@@ -34,11 +35,14 @@ def validate_response(schema: Mapping[str, Any], response: Any) -> Dict[str, Any
     """The response if it satisfies the inquiry schema, else ``InvalidInputError``."""
     if not isinstance(response, dict):
         raise InvalidInputError("An inquiry response must be a JSON object")
-    errors = [e.message for e in jsonschema.Draft4Validator(
-        response_schema(schema)).iter_errors(response)]
+    errors = [
+        e.message for e in jsonschema.Draft4Validator(response_schema(schema)).iter_errors(response)
+    ]
     if errors:
-        raise InvalidInputError("Response does not match the inquiry schema: %s"
-                                % "; ".join(errors), details={"errors": errors})
+        raise InvalidInputError(
+            "Response does not match the inquiry schema: {}".format("; ".join(errors)),
+            details={"errors": errors},
+        )
     return response
 
 
@@ -57,9 +61,14 @@ def auto_response(schema: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
 
 def ask_result(params: Mapping[str, Any], response: Dict[str, Any]) -> Dict[str, Any]:
     """core.ask's result shape in st2."""
-    return {"schema": params.get("schema"), "roles": params.get("roles", []),
-            "users": params.get("users", []), "route": params.get("route", ""),
-            "ttl": params.get("ttl"), "response": response}
+    return {
+        "schema": params.get("schema"),
+        "roles": params.get("roles", []),
+        "users": params.get("users", []),
+        "route": params.get("route", ""),
+        "ttl": params.get("ttl"),
+        "response": response,
+    }
 
 
 def handle_inquiry(engine: Any, driver: Any, flight: Any, resumed: bool = False) -> None:
@@ -82,6 +91,13 @@ def handle_inquiry(engine: Any, driver: Any, flight: Any, resumed: bool = False)
         driver.update(flight, "pending")
         driver.store.finish_task(flight.seq, status="pending")
         driver.save()
-        driver.emit("inquiry", flight, status="pending", message=(
-            "waiting for a response; answer with: pacemaker-update resume %s --respond "
-            "'{\"approved\": true}'" % driver.root_id))
+        driver.emit(
+            "inquiry",
+            flight,
+            status="pending",
+            message=(
+                "waiting for a response; answer with: pacemaker-update resume "
+                f"{driver.root_id} --respond "
+                "'{\"approved\": true}'"
+            ),
+        )

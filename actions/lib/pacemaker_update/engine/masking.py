@@ -12,18 +12,20 @@ from typing import Any, Dict, Mapping
 from pacemaker_update.engine.params import MASK
 
 
-class Masker(object):
+class Masker:
     """Hides and restores the secret values of one run (and its subworkflows)."""
 
     def __init__(self, secrets: Mapping[str, Any]) -> None:
         self.secrets: Dict[str, str] = {
-            name: str(value) for name, value in secrets.items()
-            if value is not None and str(value) != ""}
+            name: str(value)
+            for name, value in secrets.items()
+            if value is not None and str(value) != ""
+        }
 
     def child(self, secrets: Mapping[str, Any]) -> "Masker":
         """A masker for a subworkflow: the parent's secrets plus its own."""
         merged = dict(self.secrets)
-        merged.update({"%s" % k: v for k, v in secrets.items()})
+        merged.update({f"{k}": v for k, v in secrets.items()})
         return Masker(merged)
 
     def _pairs(self):  # type: ignore[no-untyped-def]
@@ -33,13 +35,13 @@ class Masker(object):
     def hide_state(self, text: str) -> str:
         """JSON text with each secret replaced by ``@@secret:NAME@@`` (reversible)."""
         for name, value in self._pairs():
-            text = text.replace(json.dumps(value)[1:-1], "@@secret:%s@@" % name)
+            text = text.replace(json.dumps(value)[1:-1], f"@@secret:{name}@@")
         return text
 
     def reveal_state(self, text: str) -> str:
         """Inverse of ``hide_state`` for the secrets this masker knows."""
         for name, value in self._pairs():
-            text = text.replace("@@secret:%s@@" % name, json.dumps(value)[1:-1])
+            text = text.replace(f"@@secret:{name}@@", json.dumps(value)[1:-1])
         return text
 
     def mask_text(self, text: str) -> str:

@@ -67,7 +67,7 @@ def apply_defaults(
         spec = spec or {}
         if spec.get("immutable") and name in given and given[name] != spec.get("default"):
             raise InvalidInputError(
-                "Parameter %r of %s is immutable and cannot be overridden" % (name, ref),
+                f"Parameter {name!r} of {ref} is immutable and cannot be overridden",
                 details={"action": ref, "parameter": name},
             )
         if name not in out and "default" in spec:
@@ -88,21 +88,25 @@ def validate_params(
     unknown = sorted(set(given) - set(params or {}))
     if unknown:
         raise InvalidInputError(
-            "Unknown parameter(s) %s for %s (accepted: %s)"
-            % (", ".join(unknown), ref, ", ".join(sorted(params or {})) or "none"),
+            "Unknown parameter(s) {} for {} (accepted: {})".format(
+                ", ".join(unknown), ref, ", ".join(sorted(params or {})) or "none"
+            ),
             details={"action": ref, "unknown": unknown},
         )
     # A workflow passing ``<% ctx(x) %>`` for an unset optional input sends None:
     # treat it as not given so the declared default applies.
-    given = {k: v for k, v in given.items()
-             if v is not None or ((params or {}).get(k) or {}).get("required")}
+    given = {
+        k: v
+        for k, v in given.items()
+        if v is not None or ((params or {}).get(k) or {}).get("required")
+    }
     values = apply_defaults(ref, params, given, config)
     validator = jsonschema.Draft4Validator(build_schema(params))
     errors = sorted(validator.iter_errors(values), key=lambda e: list(e.path))
     if errors:
         messages = [_describe(e) for e in errors]
         raise InvalidInputError(
-            "Invalid parameters for %s: %s" % (ref, "; ".join(messages)),
+            "Invalid parameters for {}: {}".format(ref, "; ".join(messages)),
             details={"action": ref, "errors": messages},
         )
     return values
@@ -110,7 +114,7 @@ def validate_params(
 
 def _describe(error: Any) -> str:
     where = ".".join(str(p) for p in error.path)
-    return "%s: %s" % (where, error.message) if where else error.message
+    return f"{where}: {error.message}" if where else error.message
 
 
 def cast_cli_value(params: Mapping[str, Any], name: str, text: str) -> Any:

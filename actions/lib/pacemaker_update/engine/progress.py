@@ -4,20 +4,40 @@ import time
 from typing import Any, Callable, Dict, Optional
 
 
-class ProgressEvent(object):
+class ProgressEvent:
     """One thing that happened in a run.
 
     ``kind`` is one of: run_started, run_finished, task_started, task_finished,
     action_output, inquiry, request, note.
     """
 
-    __slots__ = ("kind", "run_id", "task_id", "route", "item_id", "action", "status",
-                 "elapsed", "message", "ts", "depth")
+    __slots__ = (
+        "kind",
+        "run_id",
+        "task_id",
+        "route",
+        "item_id",
+        "action",
+        "status",
+        "elapsed",
+        "message",
+        "ts",
+        "depth",
+    )
 
-    def __init__(self, kind: str, run_id: str, task_id: Optional[str] = None,
-                 route: Optional[int] = None, item_id: Optional[int] = None,
-                 action: Optional[str] = None, status: Optional[str] = None,
-                 elapsed: Optional[float] = None, message: str = "", depth: int = 0) -> None:
+    def __init__(
+        self,
+        kind: str,
+        run_id: str,
+        task_id: Optional[str] = None,
+        route: Optional[int] = None,
+        item_id: Optional[int] = None,
+        action: Optional[str] = None,
+        status: Optional[str] = None,
+        elapsed: Optional[float] = None,
+        message: str = "",
+        depth: int = 0,
+    ) -> None:
         self.kind = kind
         self.run_id = run_id
         self.task_id = task_id
@@ -38,7 +58,7 @@ class ProgressEvent(object):
         """``task`` or ``task[item]`` for display."""
         if self.task_id is None:
             return ""
-        return self.task_id if self.item_id is None else "%s[%d]" % (self.task_id, self.item_id)
+        return self.task_id if self.item_id is None else f"{self.task_id}[{self.item_id}]"
 
 
 EventSink = Callable[[ProgressEvent], None]

@@ -49,7 +49,7 @@ REFUSED_CORE = {
 }
 
 
-class ActionSpec(object):
+class ActionSpec:
     """One registered action: reference, runner and parameter schema."""
 
     def __init__(self, ref: str, meta: Mapping[str, Any], path: Optional[str] = None) -> None:
@@ -67,13 +67,14 @@ class ActionSpec(object):
         """Names of the secret parameters."""
         return params_mod.secret_names(self.parameters)
 
-    def validate(self, given: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None
-                 ) -> Dict[str, Any]:
+    def validate(
+        self, given: Mapping[str, Any], config: Optional[Mapping[str, Any]] = None
+    ) -> Dict[str, Any]:
         """Given parameters with defaults applied, or ``InvalidInputError``."""
         return params_mod.validate_params(self.ref, self.parameters, given, config)
 
 
-class ActionRegistry(object):
+class ActionRegistry:
     """Actions of one pack directory, looked up by reference or bare name."""
 
     def __init__(self, pack_dir: str) -> None:
@@ -89,7 +90,7 @@ class ActionRegistry(object):
 
     def _load_pack_actions(self) -> None:
         if not os.path.isdir(self.actions_dir):
-            raise ConfigError("Pack %s has no actions/ directory" % self.pack_dir)
+            raise ConfigError(f"Pack {self.pack_dir} has no actions/ directory")
         for fname in sorted(os.listdir(self.actions_dir)):
             if not fname.endswith((".yaml", ".yml")):
                 continue
@@ -97,28 +98,31 @@ class ActionRegistry(object):
             with open(path) as handle:
                 meta = yaml.safe_load(handle) or {}
             if not isinstance(meta, dict) or "name" not in meta:
-                raise ConfigError("Action metadata %s has no name" % path)
-            ref = "%s.%s" % (self.pack_ref, meta["name"])
+                raise ConfigError(f"Action metadata {path} has no name")
+            ref = "{}.{}".format(self.pack_ref, meta["name"])
             self.actions[ref] = ActionSpec(ref, meta, path)
 
     def resolve(self, name: str) -> ActionSpec:
         """The action called ``name`` (full ref, or bare name inside this pack)."""
-        ref = name if "." in name else "%s.%s" % (self.pack_ref, name)
+        ref = name if "." in name else f"{self.pack_ref}.{name}"
         pack, _, short = ref.partition(".")
         if pack == "core" and short in REFUSED_CORE:
-            raise InvalidInputError(REFUSED_CORE[short], code="UNSUPPORTED_ACTION",
-                                    details={"action": ref})
+            raise InvalidInputError(
+                REFUSED_CORE[short], code="UNSUPPORTED_ACTION", details={"action": ref}
+            )
         spec = self.actions.get(ref)
         if spec is None:
             raise InvalidInputError(
-                "Unknown action %r (pack %s has: %s)"
-                % (name, self.pack_ref, ", ".join(self.names())),
+                "Unknown action {!r} (pack {} has: {})".format(
+                    name, self.pack_ref, ", ".join(self.names())
+                ),
                 details={"action": name},
             )
         if spec.runner_type not in SUPPORTED_RUNNERS:
             raise InvalidInputError(
-                "Action %s uses runner %r; the embedded runner supports %s"
-                % (ref, spec.runner_type, ", ".join(SUPPORTED_RUNNERS[:2])),
+                "Action {} uses runner {!r}; the embedded runner supports {}".format(
+                    ref, spec.runner_type, ", ".join(SUPPORTED_RUNNERS[:2])
+                ),
                 code="UNSUPPORTED_ACTION",
                 details={"action": ref, "runner_type": spec.runner_type},
             )
@@ -127,13 +131,13 @@ class ActionRegistry(object):
     def names(self) -> List[str]:
         """Bare names of the pack's own actions (for messages and completion)."""
         prefix = self.pack_ref + "."
-        return sorted(r[len(prefix):] for r in self.actions if r.startswith(prefix))
+        return sorted(r[len(prefix) :] for r in self.actions if r.startswith(prefix))
 
     def entry_path(self, spec: ActionSpec) -> str:
         """Absolute path of an action's entry point, refusing anything outside actions/."""
         path = os.path.normpath(os.path.join(self.actions_dir, spec.entry_point))
         if not path.startswith(self.actions_dir + os.sep):
-            raise ConfigError("Entry point of %s leaves actions/: %s" % (spec.ref, spec.entry_point))
+            raise ConfigError(f"Entry point of {spec.ref} leaves actions/: {spec.entry_point}")
         return path
 
 
@@ -144,8 +148,8 @@ def read_pack_ref(pack_dir: str) -> str:
         with open(path) as handle:
             meta = yaml.safe_load(handle) or {}
     except OSError as exc:
-        raise ConfigError("Cannot read %s: %s" % (path, exc)) from exc
+        raise ConfigError(f"Cannot read {path}: {exc}") from exc
     ref = meta.get("ref") or meta.get("name")
     if not ref:
-        raise ConfigError("%s has neither ref nor name" % path)
+        raise ConfigError(f"{path} has neither ref nor name")
     return str(ref)

@@ -2,8 +2,16 @@
 
 from typing import Any, Dict, List, Optional, Tuple
 
-EXIT_CODES = {"succeeded": 0, "failed": 1, "timeout": 1, "abandoned": 1, "paused": 3,
-              "pausing": 3, "canceled": 4, "canceling": 4}
+EXIT_CODES = {
+    "succeeded": 0,
+    "failed": 1,
+    "timeout": 1,
+    "abandoned": 1,
+    "paused": 3,
+    "pausing": 3,
+    "canceled": 4,
+    "canceling": 4,
+}
 
 
 def exit_code_for(status: str) -> int:
@@ -44,11 +52,18 @@ def compute_timing(prior: Dict[str, Any], elapsed: float, driver: Any) -> Dict[s
     }
 
 
-class RunResult(object):
+class RunResult:
     """Outcome of driving a run to rest."""
 
-    def __init__(self, run_id: str, workflow: str, status: str, output: Any,
-                 errors: Any, timing: Dict[str, Any]) -> None:
+    def __init__(
+        self,
+        run_id: str,
+        workflow: str,
+        status: str,
+        output: Any,
+        errors: Any,
+        timing: Dict[str, Any],
+    ) -> None:
         self.run_id, self.workflow, self.status = run_id, workflow, status
         self.output, self.errors, self.timing = output, errors, timing
 
@@ -61,11 +76,23 @@ class RunResult(object):
     def from_run(cls, run: Dict[str, Any], status: Optional[str] = None) -> "RunResult":
         """Build from a store row (output and errors are the masked, stored ones)."""
         result = run.get("result") or {}
-        return cls(run["id"], run["workflow"], status or run["status"], result.get("output"),
-                   result.get("errors") or run.get("errors") or [], run.get("timing") or {})
+        return cls(
+            run["id"],
+            run["workflow"],
+            status or run["status"],
+            result.get("output"),
+            result.get("errors") or run.get("errors") or [],
+            run.get("timing") or {},
+        )
 
     def to_dict(self) -> Dict[str, Any]:
         """JSON form (what ``--json`` prints)."""
-        return {"run_id": self.run_id, "workflow": self.workflow, "status": self.status,
-                "exit_code": self.exit_code, "output": self.output, "errors": self.errors,
-                "timing": self.timing}
+        return {
+            "run_id": self.run_id,
+            "workflow": self.workflow,
+            "status": self.status,
+            "exit_code": self.exit_code,
+            "output": self.output,
+            "errors": self.errors,
+            "timing": self.timing,
+        }

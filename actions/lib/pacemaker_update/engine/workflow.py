@@ -19,11 +19,19 @@ from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa:
 from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError  # noqa: E402
 
 
-def make_st2_context(run_id: str, spec: ActionSpec, user: str, pack: str,
-                     parent_id: Optional[str] = None) -> Dict[str, Any]:
+def make_st2_context(
+    run_id: str, spec: ActionSpec, user: str, pack: str, parent_id: Optional[str] = None
+) -> Dict[str, Any]:
     """The ``ctx(st2)`` a workflow sees under st2 (what this runner can honour)."""
-    st2 = {"action_execution_id": run_id, "workflow_execution_id": run_id, "user": user,
-           "pack": pack, "action": spec.ref, "runner": "orquesta", "api_url": None}
+    st2 = {
+        "action_execution_id": run_id,
+        "workflow_execution_id": run_id,
+        "user": user,
+        "pack": pack,
+        "action": spec.ref,
+        "runner": "orquesta",
+        "api_url": None,
+    }
     ctx: Dict[str, Any] = {"st2": st2}
     if parent_id:
         ctx["parent"] = {"execution_id": parent_id}
@@ -38,7 +46,8 @@ def read_workflow_text(registry: ActionRegistry, spec: ActionSpec) -> str:
 
 def _is_expression(value: Any) -> bool:
     return isinstance(value, str) and any(
-        ev.has_expressions(value) for ev in expr_base.get_evaluators().values())
+        ev.has_expressions(value) for ev in expr_base.get_evaluators().values()
+    )
 
 
 def _check_tasks(wf_spec: Any, registry: ActionRegistry) -> List[str]:
@@ -50,31 +59,36 @@ def _check_tasks(wf_spec: Any, registry: ActionRegistry) -> List[str]:
         try:
             action = registry.resolve(ref)
         except PacemakerUpdateError as exc:
-            errors.append("task %s: %s" % (name, exc.message))
+            errors.append(f"task {name}: {exc.message}")
             continue
         given = getattr(task, "input", None) or {}
         if not isinstance(given, dict):
             continue
         unknown = sorted(set(given) - set(action.parameters))
-        missing = sorted(n for n, p in action.parameters.items()
-                         if (p or {}).get("required") and "default" not in (p or {})
-                         and n not in given)
-        errors += ['task %s: action "%s" has unexpected input "%s"' % (name, ref, u)
-                   for u in unknown]
-        errors += ['task %s: action "%s" is missing required input "%s"' % (name, ref, m)
-                   for m in missing]
+        missing = sorted(
+            n
+            for n, p in action.parameters.items()
+            if (p or {}).get("required") and "default" not in (p or {}) and n not in given
+        )
+        errors += [f'task {name}: action "{ref}" has unexpected input "{u}"' for u in unknown]
+        errors += [f'task {name}: action "{ref}" is missing required input "{m}"' for m in missing]
     return errors
 
 
-def load_workflow(registry: ActionRegistry, spec: ActionSpec, st2_ctx: Dict[str, Any],
-                  seen: Optional[Set[str]] = None) -> Any:
+def load_workflow(
+    registry: ActionRegistry,
+    spec: ActionSpec,
+    st2_ctx: Dict[str, Any],
+    seen: Optional[Set[str]] = None,
+) -> Any:
     """A WorkflowSpec inspected like st2 does; ``InvalidInputError`` listing every problem."""
     seen = set() if seen is None else seen
     seen.add(spec.ref)
     wf_spec = WorkflowSpec(read_workflow_text(registry, spec))
     result = wf_spec.inspect(app_ctx=st2_ctx, raise_exception=False)
-    problems = ["%s: %s" % (cat, e.get("message")) for cat, entries in result.items()
-                for e in entries]
+    problems = [
+        "{}: {}".format(cat, e.get("message")) for cat, entries in result.items() for e in entries
+    ]
     problems += _check_tasks(wf_spec, registry)
     for task in wf_spec.tasks.values():
         ref = getattr(task, "action", None)
@@ -88,9 +102,11 @@ def load_workflow(registry: ActionRegistry, spec: ActionSpec, st2_ctx: Dict[str,
             try:
                 load_workflow(registry, child, st2_ctx, seen)
             except InvalidInputError as exc:
-                problems.append("subworkflow %s: %s" % (child.ref, exc.message))
+                problems.append(f"subworkflow {child.ref}: {exc.message}")
     if problems:
         raise InvalidInputError(
-            "Workflow %s is invalid: %s" % (spec.ref, "; ".join(problems)),
-            code="WORKFLOW_INVALID", details={"workflow": spec.ref, "errors": problems})
+            "Workflow {} is invalid: {}".format(spec.ref, "; ".join(problems)),
+            code="WORKFLOW_INVALID",
+            details={"workflow": spec.ref, "errors": problems},
+        )
     return wf_spec
