@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("kill-service", "SIGKILL the web server behind Pacemaker's back"),
                        ("fail-next-update", "make the node's next package transaction fail")):
         sub.add_parser(name, help=text).add_argument("node")
+    sub.add_parser("reset", help="back to a fresh healthy cluster, service on server1")
     mv = sub.add_parser("move", help="move a resource by hand (an unexpected failover)")
     mv.add_argument("resource")
     mv.add_argument("node")

@@ -136,7 +136,7 @@ def down() -> list[str]:
     left = [f"process {p}" for p in tagged_pids(tag)]
     left += [f"link {n} (not ours, left alone)" for n in network.delete_links(state)]
     left += [f"link {n}" for n in state.get("created", {}).get("links", [])
-             if network.link_exists(n) and network.link_is_ours(n, state)]
+             if network.link_is_ours(n, state)]
     if left:
         state["status"] = "down-failed"
         save_state(state)

@@ -1,0 +1,185 @@
+"""LabCluster: the handle tests and benchmarks use on a running lab (see tests/conftest.py)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+from typing import Any, Sequence
+
+from pmlab import faults, lifecycle
+from pmlab.cluster import summarize, wait_settled
+from pmlab.consts import BRIDGE, LAB_ROOT, lab_dir
+from pmlab.node import node_exec
+from pmlab.probe import Probe
+from pmlab.procs import TAG_VAR
+from pmlab.state import lab_lock, load_state
+
+
+class LabCluster:
+    """A running lab of `nodes` nodes; every method reads the current state.json."""
+
+    def __init__(self, nodes: int, frontend: str, pcsd: bool) -> None:
+        self.node_count, self.frontend, self.pcsd = nodes, frontend, pcsd
+        self.state_dir = lab_dir()
+        self.config_path = self.state_dir / "config.yaml"
+        self.known_hosts = self.state_dir / "known_hosts"
+        self.key_file = self.state_dir / "client_key"
+        self.lab_cmd = LAB_ROOT / "lab"
+
+    # -- identity ----------------------------------------------------------------
+    @property
+    def state(self) -> dict[str, Any]:
+        """state.json of the running lab."""
+        state = load_state()
+        if state is None:
+            raise RuntimeError("the lab is down")
+        return state
+
+    @property
+    def nodes(self) -> list[str]:
+        """server1..serverN."""
+        return list(self.state["nodes"])
+
+    @property
+    def addresses(self) -> dict[str, str]:
+        """node name -> address on the lab bridge."""
+        return {n: i["address"] for n, i in self.state["nodes"].items()}
+
+    @property
+    def vip(self) -> str:
+        """The service's virtual IP."""
+        return str(self.state["vip"])
+
+    # -- running things ------------------------------------------------------------
+    def exec(self, node: str, argv: Sequence[str], timeout: float = 120
+             ) -> subprocess.CompletedProcess[str]:
+        """Run argv on a node (nsenter); rc is data."""
+        return node_exec(self.state, node, argv, timeout=timeout)
+
+    def crm_mon_xml(self, node: str) -> str:
+        """`crm_mon -1 --output-as=xml` on node."""
+        res = self.exec(node, ["crm_mon", "-1", "--output-as=xml"])
+        assert res.returncode == 0, res.stderr
+        return res.stdout
+
+    def summary(self, node: str | None = None) -> dict[str, Any]:
+        """Small digest of crm_mon (online, quorum, dc, resources -> nodes, failures)."""
+        return summarize(self.crm_mon_xml(node or faults.alive_nodes(self.state)[0]))
+
+    def wait_settled(self, service_node: str | None = None, via: str | None = None,
+                     nodes: list[str] | None = None, timeout: float = 60) -> dict[str, Any]:
+        """Wait until `nodes` (default all) are online and the service runs."""
+        state = self.state
+        names = nodes or list(state["nodes"])
+        return wait_settled(state, names, via or names[0], service_node, timeout)
+
+    def ssh(self, node: str) -> Any:
+        """A paramiko client connected to node as root, host key verified (RejectPolicy)."""
+        import paramiko
+        client = paramiko.SSHClient()
+        client.load_host_keys(str(self.known_hosts))
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(self.addresses[node], username="root", key_filename=str(self.key_file),
+                       look_for_keys=False, allow_agent=False, timeout=10)
+        return client
+
+    # -- packages ------------------------------------------------------------------
+    def package_db(self, node: str) -> dict[str, str]:
+        """Installed packages of node: name -> version-release."""
+        db = json.loads((self.state_dir / "nodes" / node / "pkgdb.json").read_text())
+        return {n: f"{p['version']}-{p['release']}" for n, p in db.items()}
+
+    def package_log(self, node: str) -> list[dict[str, Any]]:
+        """Package transactions on node since the last reset (oldest first)."""
+        path = self.state_dir / "nodes" / node / "pkg-transactions.jsonl"
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    # -- client probe and faults -------------------------------------------------
+    def probe(self, interval: float = 0.05, timeout: float = 0.5,
+              out: str | Path | None = None) -> Probe:
+        """Context manager: probes the VIP while the block runs; `.stop()` -> summary."""
+        return Probe(interval, timeout, out)
+
+    def _fault(self, fn: Any, *args: str) -> None:
+        """Run a fault helper under the lab lock."""
+        with lab_lock():
+            fn(self.state, *args)
+
+    def crash(self, node: str) -> None:
+        """Kill the node's PID namespace (power cut)."""
+        self._fault(faults.crash, node)
+
+    def poweron(self, node: str) -> None:
+        """Boot a crashed node."""
+        self._fault(faults.poweron, node)
+
+    def netcut(self, node: str) -> None:
+        """Cut the node's network."""
+        self._fault(lambda s, n: faults.set_network(s, n, False), node)
+
+    def netrestore(self, node: str) -> None:
+        """Restore the node's network."""
+        self._fault(lambda s, n: faults.set_network(s, n, True), node)
+
+    def kill_service(self, node: str) -> None:
+        """SIGKILL the web server behind Pacemaker's back."""
+        self._fault(faults.kill_service, node)
+
+    def fail_next_update(self, node: str) -> None:
+        """Next package transaction on node fails (rc 1)."""
+        self._fault(faults.fail_next_update, node)
+
+    def move(self, resource: str, node: str) -> None:
+        """Move a resource by hand (unexpected failover)."""
+        self._fault(faults.move, resource, node)
+
+    def reset(self) -> dict[str, Any]:
+        """Fresh healthy cluster, service on server1, package DBs initial."""
+        with lab_lock():
+            return faults.reset(self.state)
+
+    def down(self) -> list[str]:
+        """Tear the lab down; returns what could not be removed."""
+        with lab_lock():
+            return lifecycle.down()
+
+
+def bring_up(nodes: int = 2, frontend: str = "crmsh", pcsd: bool = False) -> LabCluster:
+    """Up a lab of this configuration (tearing down any other recorded lab first)."""
+    state = load_state()
+    if state is not None:
+        same = (state.get("status") == "up" and len(state["nodes"]) == nodes
+                and state.get("frontend") == frontend and bool(state.get("pcsd")) == pcsd)
+        if same:
+            return LabCluster(nodes, frontend, pcsd)
+        with lab_lock():
+            left = lifecycle.down()
+        if left:
+            raise RuntimeError(f"lab down left: {left}")
+    with lab_lock():
+        lifecycle.up(nodes, frontend, pcsd)
+    return LabCluster(nodes, frontend, pcsd)
+
+
+def leftovers() -> list[str]:
+    """Anything of a lab still present in the root namespace (links, mounts, processes)."""
+    found = []
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
+    found += [f"link: {ln.split(':')[1].strip()}" for ln in links.splitlines()
+              if "pmulab" in ln or BRIDGE in ln]
+    mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET,SOURCE"], capture_output=True,
+                            text=True).stdout
+    found += [f"mount: {m}" for m in mounts.splitlines() if str(lab_dir()) in m or "pmulab" in m]
+    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+    found += [f"netns: {n}" for n in netns.splitlines() if "pmulab" in n]
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            env = Path(f"/proc/{pid}/environ").read_bytes()
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        daemon = cmd.split(" ")[0].rsplit("/", 1)[-1] in ("corosync", "pacemakerd")
+        if f"{TAG_VAR}=".encode() in env or "pmulab" in cmd or str(lab_dir()) in cmd or daemon:
+            found.append(f"process {pid}: {cmd[:100]}")
+    return found
