@@ -1,0 +1,134 @@
+"""The expected-moves ledger: entries, expiry, the three stores, and the two actions.
+
+The SQLite case uses the embedded runner's REAL run store (engine/store.py RunStore) and
+its ActionService: what record_expected_moves writes there is what the watcher reads.
+"""
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+from pacemaker_update.detect import (
+    LedgerEntry,
+    LedgerStoreError,
+    MemoryLedgerStore,
+    ServiceLedgerStore,
+    SqliteLedgerStore,
+    new_entry,
+)
+from pacemaker_update.errors import InvalidInputError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def action(name):
+    spec = importlib.util.spec_from_file_location(f"act_{name}", ROOT / "actions" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return [c for c in vars(module).values()
+            if isinstance(c, type) and c.__module__ == module.__name__][0]
+
+
+class FakeService:
+    """st2's datastore methods (get/set/delete/list_values with local=True prefixing)."""
+
+    def __init__(self):
+        self.data, self.ttls = {}, {}
+
+    def set_value(self, name, value, ttl=None, local=True, **_):
+        assert isinstance(value, str), "st2 stores strings"
+        self.data["pacemaker_update:" + name] = value
+        self.ttls["pacemaker_update:" + name] = ttl
+        return True
+
+    def get_value(self, name, local=True, **_):
+        return self.data.get("pacemaker_update:" + name)
+
+    def list_values(self, local=True, prefix=None):
+        head = "pacemaker_update:" + (prefix or "")
+        return [type("KVP", (), {"name": k, "value": v})()
+                for k, v in sorted(self.data.items()) if k.startswith(head)]
+
+
+def test_entry_expires_and_closes():
+    entry = new_entry("lab", "run1", "standby_server1", "standby", "server1", ttl=60, now=100)
+    assert entry.id == "run1.standby_server1"
+    assert entry.is_open(159) and not entry.is_open(160)
+    assert LedgerEntry.from_dict(json.loads(json.dumps(entry.to_dict()))) == entry
+
+
+@pytest.mark.parametrize("kwargs,code", [
+    ({"operation": "reboot"}, "INVALID_OPERATION"),
+    ({"run_id": "a b"}, "INVALID_LEDGER_FIELD"),
+    ({"step": "x;rm"}, "INVALID_LEDGER_FIELD"),
+    ({"ttl": 0}, "INVALID_TTL"),
+    ({"node": None}, "MISSING_NODE"),
+])
+def test_bad_entries_are_refused_with_a_code(kwargs, code):
+    args = {"cluster": "lab", "run_id": "r", "step": "s", "operation": "standby",
+            "node": "server1"}
+    args.update(kwargs)
+    with pytest.raises(InvalidInputError) as err:
+        new_entry(**args)
+    assert err.value.code == code
+
+
+@pytest.mark.parametrize("make", ["memory", "service", "sqlite"])
+def test_stores_open_close_list_and_expiry(make, tmp_path):
+    store = {"memory": MemoryLedgerStore, "service": lambda: ServiceLedgerStore(FakeService()),
+             "sqlite": lambda: SqliteLedgerStore(str(tmp_path / "runs.sqlite"))}[make]()
+    a = store.open(new_entry("lab", "r1", "a", "standby", "server1", ttl=100, now=0))
+    store.open(new_entry("lab", "r1", "b", "standby", "server2", ttl=10, now=0))
+    store.open(new_entry("other", "r1", "a", "standby", "server1", ttl=100, now=0))
+    assert [e.id for e in store.open_entries("lab", now=5)] == ["r1.a", "r1.b"]
+    assert [e.id for e in store.open_entries("lab", now=50)] == ["r1.a"]  # b expired
+    closed = store.close("lab", "r1.a", now=6)
+    assert closed.closed_at == 6 and store.get("lab", a.id).closed_at == 6
+    assert store.open_entries("lab", now=7) == [store.get("lab", "r1.b")]
+    assert store.close("lab", "nope.nope") is None
+
+
+def test_service_store_sets_a_ttl_and_needs_a_service():
+    service = FakeService()
+    ServiceLedgerStore(service).open(new_entry("lab", "r", "s", "standby", "server1", ttl=600))
+    (key, ttl), = service.ttls.items()
+    assert key == "pacemaker_update:pacemaker_update.ledger.lab.r.s" and 600 <= ttl <= 700
+    with pytest.raises(LedgerStoreError):
+        ServiceLedgerStore(None)
+
+
+def test_record_and_close_actions_through_the_embedded_runner_store(tmp_path):
+    """Actions get the engine's ActionService (real SQLite kv); the watcher reads the file."""
+    engine_store = pytest.importorskip("pacemaker_update.engine.store")
+    engine_actions = pytest.importorskip("pacemaker_update.engine.actions")
+    runs = engine_store.RunStore(str(tmp_path))
+    service = engine_actions.ActionService(runs.kv_get, runs.kv_set, runs.kv_delete,
+                                           "pacemaker_update")
+    record, close = action("record_expected_moves"), action("close_expected_moves")
+    ok, out = record(config={}, action_service=service).run(
+        cluster="lab", run_id="abc123", step="standby_server1", operation="standby",
+        node="server1", destinations=["server2"], ttl=300)
+    assert ok, out
+    watcher_view = SqliteLedgerStore.in_state_dir(str(tmp_path))
+    (entry,) = watcher_view.open_entries("lab")
+    assert (entry.node, entry.destinations, entry.operation) == ("server1", ("server2",),
+                                                                 "standby")
+    ok, out = close(config={}, action_service=service).run(
+        cluster="lab", run_id="abc123", step="standby_server1")
+    assert ok and out["closed"]["closed_at"] is not None
+    assert watcher_view.open_entries("lab") == []
+
+
+def test_record_action_refuses_bad_input_before_storing():
+    service = FakeService()
+    record = action("record_expected_moves")(config={}, action_service=service)
+    ok, out = record.run(cluster="lab", run_id="r", step="s", operation="standby",
+                         node="server1; reboot")
+    assert not ok and out["error"]["code"] == "INVALID_INPUT" and service.data == {}
+    ok, out = record.run(cluster="../x", run_id="r", step="s", operation="standby",
+                         node="server1")
+    assert not ok and out["error"]["code"] == "INVALID_CLUSTER"
+    ok, out = action("record_expected_moves")(config={}, action_service=None).run(
+        cluster="lab", run_id="r", step="s", operation="standby", node="server1")
+    assert not ok and out["error"]["code"] == "LEDGER_UNAVAILABLE"
