@@ -1,0 +1,20 @@
+"""May the next node step start inside the maintenance window? (see window.py)"""
+
+import datetime as dt
+from typing import Any, Dict, List, Optional, Tuple
+
+from pacemaker_update.chatops.gate import check_window
+from pacemaker_update.st2compat import Action
+
+
+class CheckMaintenanceWindow(Action):
+    """Thin wrapper: config windows (or the override) → StepDecision → envelope."""
+
+    def run(self, cluster: str, step_seconds: Optional[List[float]] = None,
+            default_step_seconds: int = 1800, safety_margin_seconds: int = 300,
+            window: Optional[str] = None, enforce: bool = True,
+            pause_execution: Optional[str] = None,
+            now: Optional[str] = None) -> Tuple[bool, Dict[str, Any]]:
+        clock = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
+        return check_window(self.config, cluster, step_seconds or [], default_step_seconds,
+                            safety_margin_seconds, window, enforce, pause_execution, clock)
