@@ -39,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
                        ("kill-service", "SIGKILL the web server behind Pacemaker's back"),
                        ("fail-next-update", "make the node's next package transaction fail")):
         sub.add_parser(name, help=text).add_argument("node")
+    sub.add_parser("measure", help="measure up time, memory and outages (2 and 3 nodes)")
     sub.add_parser("reset", help="back to a fresh healthy cluster, service on server1")
     mv = sub.add_parser("move", help="move a resource by hand (an unexpected failover)")
     mv.add_argument("resource")
@@ -83,6 +84,9 @@ def dispatch(args: argparse.Namespace) -> int:
     if args.cmd == "probe":
         from pmlab.probe import run_probe
         return run_probe(args.interval, args.duration, args.out, args.timeout)
+    if args.cmd == "measure":
+        from pmlab.measure import main as measure_main
+        return measure_main()
     from pmlab import faults
     return faults.run_fault(args)
 

@@ -21,6 +21,7 @@ def summarize(xml_text: str) -> dict[str, Any]:
     """online nodes, quorum, DC, where each resource runs, failures, pending actions."""
     root = ET.fromstring(xml_text)
     dc = root.find("summary/current_dc")
+    opts = root.find("summary/cluster_options")
     nodes = {n.get("name"): n.attrib for n in root.iter("node") if n.get("type") == "member"}
     resources: dict[str, list[str]] = {}
     for res in root.iter("resource"):
@@ -36,9 +37,7 @@ def summarize(xml_text: str) -> dict[str, Any]:
         "nodes": {n: dict(a) for n, a in nodes.items()},
         "resources": resources,
         "failures": len(root.findall("failures/failure")),
-        "maintenance_mode": (root.find("summary/cluster_options") is not None and
-                             root.find("summary/cluster_options").get("maintenance-mode")
-                             == "true"),  # type: ignore[union-attr]
+        "maintenance_mode": opts is not None and opts.get("maintenance-mode") == "true",
     }
 
 

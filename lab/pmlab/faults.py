@@ -43,8 +43,8 @@ def crash(state: dict[str, Any], name: str) -> None:
     pid = node_pid(state, name)
     unshare = state["nodes"][name].get("unshare_pid")
     kill_and_wait([pid])
-    if unshare:
-        kill_and_wait([unshare]) if is_ours(unshare, state["tag"], None) else None
+    if unshare and is_ours(unshare, state["tag"], None):
+        kill_and_wait([unshare])
     state["nodes"][name]["phase"] = "crashed"
     save_state(state)
 

@@ -10,8 +10,14 @@ import subprocess
 from pathlib import Path
 
 from pmlab.cib import build_cib
-from pmlab.consts import (CLUSTER_NAME, GATEWAY_ADDR, HACLUSTER_PASSWORD, STANDINS,
-                          SYSTEM_PYTHON, lab_dir)
+from pmlab.consts import (
+    CLUSTER_NAME,
+    GATEWAY_ADDR,
+    HACLUSTER_PASSWORD,
+    STANDINS,
+    SYSTEM_PYTHON,
+    lab_dir,
+)
 
 HACLUSTER = "hacluster"
 HACLIENT = "haclient"
@@ -192,7 +198,10 @@ def write_config_yaml(nodes: list[tuple[str, str]], frontend: str) -> None:
     node_lines = "".join(f"      - name: {n}\n        address: {a}\n" for n, a in nodes)
     (d / "config.yaml").write_text(
         "# Written by lab/lab up: the pack config for the lab cluster.\n"
-        f"clusters:\n  {CLUSTER_NAME}:\n    nodes:\n{node_lines}"
+        f"clusters:\n  {CLUSTER_NAME}:\n"
+        "    description: pmulab, a real Pacemaker cluster in namespaces (docs/LAB.md)\n"
+        f"    nodes:\n{node_lines}"
         f"    ssh:\n      user: root\n      port: 22\n      key_file: {d / 'client_key'}\n"
-        f"      known_hosts: {d / 'known_hosts'}\n"
+        f"      known_hosts: {d / 'known_hosts'}\n      use_agent: false\n"
+        "      allow_unknown_host_keys: false\n"
         f"    frontend: {frontend}\n    package_manager: yum\n")

@@ -12,13 +12,23 @@ from typing import Any
 from pmlab import network
 from pmlab.cib import INITIAL_PLACEMENT
 from pmlab.cluster import summarize, wait_settled
-from pmlab.consts import (BRIDGE, GATEWAY_ADDR, GATEWAY_VETH, NODE_PATH, ROOT_ADDR, VIP,
-                          lab_dir, node_addr, node_name, node_veth)
+from pmlab.consts import (
+    BRIDGE,
+    GATEWAY_ADDR,
+    GATEWAY_VETH,
+    NODE_PATH,
+    ROOT_ADDR,
+    VIP,
+    lab_dir,
+    node_addr,
+    node_name,
+    node_veth,
+)
 from pmlab.errors import AlreadyUpError, LabError, MissingPackageError, NotRootError
 from pmlab.files import write_node, write_shared
-from pmlab.node import boot_node, node_exec
+from pmlab.node import node_exec, spawn_node, start_services
 from pmlab.procs import TAG_VAR, is_ours, kill_and_wait, start_time, tagged_pids
-from pmlab.state import load_state, record, save_state
+from pmlab.state import load_state, save_state
 
 REQUIRED = ["corosync", "pacemakerd", "crm_mon", "crm", "pcs", "sshd", "unshare", "nsenter",
             "ip", "ssh-keygen", "openssl", "cibadmin"]
@@ -63,7 +73,6 @@ def up(nodes: int, frontend: str, pcsd: bool) -> dict[str, Any]:
     for n in names:  # one by one: each node's init and network (fast)
         state["nodes"][n]["phase"] = "starting"
         save_state(state)
-        from pmlab.node import spawn_node  # noqa: F401  (kept explicit for readers)
         boot_node_network(state, n)
     with ThreadPoolExecutor(len(names)) as pool:  # services in parallel, like a cold boot
         list(pool.map(lambda n: start_node_services(state, n), names))
@@ -80,7 +89,6 @@ def up(nodes: int, frontend: str, pcsd: bool) -> dict[str, Any]:
 
 def boot_node_network(state: dict[str, Any], name: str) -> None:
     """Node PID 1 + veth (services come later, in parallel)."""
-    from pmlab.node import spawn_node
     info = state["nodes"][name]
     pid1 = spawn_node(state, name)
     network.attach_veth(state, info["veth"], pid1, info["address"])
@@ -90,7 +98,6 @@ def boot_node_network(state: dict[str, Any], name: str) -> None:
 
 def start_node_services(state: dict[str, Any], name: str) -> None:
     """Start sshd/pcsd/pacemaker on a node whose network is up."""
-    from pmlab.node import start_services
     start_services(state, name)
     state["nodes"][name]["phase"] = "running"
     save_state(state)

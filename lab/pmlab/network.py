@@ -66,7 +66,8 @@ def attach_veth(state: dict[str, Any], host_end: str, pid: int, addr: str) -> No
         raise_foreign(host_end)
     if owner:
         run(["ip", "link", "del", "dev", host_end], check=False)
-    _add_link(state, host_end, ["ip", "link", "add", host_end, "type", "veth", "peer", "name", peer])
+    _add_link(state, host_end,
+              ["ip", "link", "add", host_end, "type", "veth", "peer", "name", peer])
     run(["ip", "link", "set", "dev", peer, "netns", str(pid)])
     run(["ip", "link", "set", "dev", host_end, "master", BRIDGE, "up"])
     ns = ["nsenter", "-t", str(pid), "-n", "ip"]

@@ -23,10 +23,10 @@ def spawn_node(state: dict[str, Any], name: str) -> int:
     (nd / "init.ready").unlink(missing_ok=True)
     env = {"PATH": NODE_PATH, "LANG": "C.UTF-8", TAG_VAR: state["tag"],
            "PMU_LAB_DIR": str(lab_dir())}
-    log = open(nd / "init.log", "ab")
-    proc = subprocess.Popen([*UNSHARE, SYSTEM_PYTHON, str(STANDINS / "init.py"), str(nd)],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                            start_new_session=True)
+    with open(nd / "init.log", "ab") as log:
+        proc = subprocess.Popen([*UNSHARE, SYSTEM_PYTHON, str(STANDINS / "init.py"), str(nd)],
+                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                start_new_session=True)
     info.update(unshare_pid=proc.pid, unshare_start=start_time(proc.pid), phase="spawning")
     save_state(state)
     pid1 = _wait_child(proc)

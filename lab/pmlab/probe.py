@@ -67,7 +67,8 @@ class Probe:
                  out: str | Path | None = None) -> None:
         self.interval, self.timeout = interval, timeout
         self.records: list[dict[str, Any]] = []
-        self._out: IO[str] | None = open(out, "a") if out else None
+        # the JSONL file stays open for the probe's lifetime; closed in stop()
+        self._out: IO[str] | None = open(out, "a") if out else None  # noqa: SIM115
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 

@@ -1,6 +1,7 @@
 """Processes: running commands, finding the lab's own processes by their tag, killing them."""
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -71,10 +72,8 @@ def is_ours(pid: int, tag: str, started: int | None) -> bool:
 def kill_and_wait(pids: Sequence[int], timeout: float = 10) -> list[int]:
     """SIGKILL pids and wait until they are gone; returns those still present."""
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + timeout
     alive = list(pids)
     while alive and time.monotonic() < deadline:

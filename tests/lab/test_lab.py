@@ -68,6 +68,15 @@ def test_two_nodes_online_with_quorum_and_service(fresh_lab: Any) -> None:
     assert all(r["status"] == 200 for r in probe.records)
 
 
+def test_config_yaml_is_a_valid_pack_config(fresh_lab: Any) -> None:
+    from pacemaker_update.config import load_config_file
+
+    cluster = load_config_file(fresh_lab.config_path).cluster("lab")
+    assert [(n.name, n.address) for n in cluster.nodes] == list(fresh_lab.addresses.items())
+    assert cluster.ssh.known_hosts == str(fresh_lab.known_hosts)
+    assert not cluster.ssh.allow_unknown_host_keys
+
+
 def test_ssh_verifies_host_keys(fresh_lab: Any, tmp_path: Path) -> None:
     for node in fresh_lab.nodes:
         client = fresh_lab.ssh(node)

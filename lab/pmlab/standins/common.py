@@ -68,7 +68,8 @@ def find_pids(comm: Optional[str] = None, argv_part: Optional[str] = None,
     for proc in processes():
         if comm is not None and proc["comm"] != comm:
             continue
-        if argv_part is not None and not any(argv_part in a for a in proc["argv"]):
+        if argv_part is not None and not any(
+                argv_part in a for a in proc["argv"]):  # type: ignore[attr-defined]
             continue
         if ppid is not None and proc["ppid"] != ppid:
             continue

@@ -218,6 +218,11 @@ def rpm(args: List[str]) -> int:
     return rc
 
 
+def expand_dpkg(fmt: str, vals: Dict[str, str]) -> str:
+    """Expand ${Package} ${Version} ${Status} ${Architecture} (field widths ignored)."""
+    return re.sub(r"\$\{(\w+)(?:;\d+)?\}", lambda m: vals.get(m.group(1), ""), fmt)
+
+
 def dpkg_query(args: List[str]) -> int:
     """dpkg-query -W [-f FMT|--showformat=FMT] NAME..."""
     fmt, names, i = "${Package}\t${Version}\n", [], 0
@@ -239,7 +244,7 @@ def dpkg_query(args: List[str]) -> int:
             continue
         vals = {"Package": name, "Version": evr(db[name]), "Status": "install ok installed",
                 "Architecture": "amd64"}
-        out = re.sub(r"\$\{(\w+)(?:;\d+)?\}", lambda m: vals.get(m.group(1), ""), fmt)
+        out = expand_dpkg(fmt, vals)
         sys.stdout.write(out.replace("\\n", "\n").replace("\\t", "\t"))
     return rc
 

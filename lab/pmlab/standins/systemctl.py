@@ -6,12 +6,13 @@ stops pacemaker first), pcsd, sshd and httpd (the lab's web service). `stop` sen
 waits for the process to exit. Exit codes follow systemctl: is-active 0/3, is-enabled 0/1,
 status 0/3, unknown unit 5.
 """
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 import common
 
@@ -70,11 +71,11 @@ def start(name: str) -> int:
             return rc
     if is_active(name):
         return 0
-    log = open(str(unit["log"]), "ab")
     env = {"PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
            "LANG": "C.UTF-8", "HOME": "/root", "PMU_LAB_DIR": common.lab_dir()}
-    proc = subprocess.Popen(unit["argv"], stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                            start_new_session=True, env=env, cwd="/")  # type: ignore[arg-type]
+    with open(str(unit["log"]), "ab") as log:
+        proc = subprocess.Popen(unit["argv"], stdin=subprocess.DEVNULL, stdout=log,  # type: ignore
+                                stderr=log, start_new_session=True, env=env, cwd="/")
     if unit.get("pidfile"):
         os.makedirs(os.path.dirname(str(unit["pidfile"])), exist_ok=True)
         with open(str(unit["pidfile"]), "w") as fh:
@@ -91,7 +92,7 @@ def wait_ready(name: str, unit: Dict[str, object], proc: "subprocess.Popen[bytes
                   f"error code.", file=sys.stderr)
             return 1
         ready = unit.get("ready")
-        if ready is None or subprocess.run(ready, capture_output=True).returncode == 0:
+        if ready is None or subprocess.run(ready, capture_output=True).returncode == 0:  # type: ignore
             return 0
         time.sleep(0.1)
     print(f"Job for {name}.service timed out.", file=sys.stderr)
@@ -106,10 +107,8 @@ def stop(name: str) -> int:
         stop("pcsd")
     pids = main_pids(unit_table()[name])
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     deadline = time.monotonic() + 180
     while pids and time.monotonic() < deadline:
         pids = [p for p in pids if p in main_pids(unit_table()[name])]
