@@ -183,10 +183,15 @@ def test_faults_crash_poweron_kill_move(fresh_lab: Any) -> None:
     fresh_lab.wait_settled()
 
 
-@pytest.mark.parametrize("lab_cluster", [{"nodes": 3}], indirect=True)
+@pytest.mark.parametrize("lab_cluster", [{"nodes": 3, "pcsd": True}], indirect=True)
 def test_three_nodes_up_and_down_leaves_nothing(fresh_lab: Any) -> None:
     for node in fresh_lab.nodes:
         assert_healthy_xml(fresh_lab.crm_mon_xml(node), 3)
+    res = fresh_lab.exec("server1", ["pcs", "cluster", "stop", "server3"])  # remote, via pcsd
+    assert res.returncode == 0, res.stderr
+    assert fresh_lab.exec("server3", ["systemctl", "is-active", "corosync"]).returncode == 3
+    assert fresh_lab.exec("server1", ["pcs", "cluster", "start", "server3"]).returncode == 0
+    fresh_lab.wait_settled()
     with fresh_lab.probe() as probe:
         time.sleep(0.3)
     assert probe.stop()["failed"] == 0
