@@ -64,8 +64,9 @@ class AlertListener:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port."""
-        self.server.shutdown()
+        """Stop serving (if started) and release the port."""
+        if self.thread is not None:
+            self.server.shutdown()
         self.server.server_close()
 
     def _handler_class(self) -> Any:
