@@ -7,6 +7,12 @@
    show a transition that is computed but not yet started);
 3. a second crm_mon read is settled and identical to the first.
 Any change in between starts the round again, until the timeout.
+
+In maintenance (cluster-wide or of a node) ``crm_resource --wait`` never returns 0: the
+scheduler keeps proposing the cancelled recurring monitors (seen on 2.1.5). There, step 2
+is replaced by a quiet window: the state must stay identical for STABLE_WINDOW seconds
+(probes after a refresh take well under a second in the lab). That is weaker evidence,
+which is why the window is generous.
 """
 
 from typing import Any, Callable, Dict, List, Optional, Sequence
@@ -22,8 +28,21 @@ def _wait_argv(seconds: float) -> List[str]:
     return ["crm_resource", "--wait", f"--timeout={max(1, int(seconds))}s"]
 
 
+STABLE_WINDOW = 2.0
+
+
+def _in_maintenance(state: Any) -> bool:
+    return state.summary.maintenance_mode is True or bool(state.maintenance_nodes())
+
+
 def _confirm(ctx: Any, node: str, state: Any, deadline: float) -> Any:
     """Steps 2 and 3 of the module doc: ([] or reasons, node, latest state)."""
+    if _in_maintenance(state):
+        CLOCK.sleep(STABLE_WINDOW)
+        node2, again = read_state(ctx, prefer=[node])
+        if fingerprint(again) != fingerprint(state):
+            return ["the state changed during the quiet window (maintenance)"], node2, again
+        return [], node2, again
     left = max(1.0, deadline - CLOCK.now())
     idle = run_read(ctx, node, _wait_argv(left), timeout=left + 15)
     node2, again = read_state(ctx, prefer=[node])

@@ -61,4 +61,5 @@ def fingerprint(state: ClusterState) -> Tuple[Any, ...]:
     nodes = tuple((n.name, n.online, n.standby, n.maintenance, n.shutdown) for n in state.nodes)
     rscs = tuple(sorted((r.id, r.role_kind or "", r.nodes, r.managed is False, bool(r.failed))
                         for r in state.resources))
-    return (state.summary.dc_name, state.summary.maintenance_mode, nodes, rscs)
+    return (state.summary.dc_name, state.summary.maintenance_mode, nodes, rscs,
+            len(state.failures))
