@@ -6,6 +6,7 @@ FAIL with the reason (CI runs as root after bootstrap); deselect them with `-m "
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import sys
@@ -49,13 +50,33 @@ def lab_factory() -> Iterator[Callable[..., Any]]:
 
     def make(nodes: int = 2, frontend: str = "crmsh", pcsd: bool = False) -> Any:
         _require_lab_host()
-        used.append(True)
+        if not used:
+            used.append(_take_session_lock())
         return _lab_module().bring_up(nodes, frontend, pcsd)
 
     yield make
     if used:
-        left = _lab_module().LabCluster(2, "crmsh", False).down()
-        assert not left, f"lab down left: {left}"
+        try:
+            left = _lab_module().LabCluster(2, "crmsh", False).down()
+            assert not left, f"lab down left: {left}"
+        finally:
+            used[0].close()
+
+
+SESSION_LOCK = Path(os.environ.get("PMU_LAB_SESSION_LOCK", "/run/lock/pmu-lab-session.lock"))
+
+
+def _take_session_lock() -> Any:
+    """One lab exists per machine: a second pytest session that needs it waits here until the
+    first one has torn its lab down, instead of resetting the lab under the first one's feet."""
+    SESSION_LOCK.parent.mkdir(parents=True, exist_ok=True)
+    handle = open(SESSION_LOCK, "w")  # noqa: SIM115 - held for the whole session
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.stderr.write(f"waiting for another test session's lab ({SESSION_LOCK})\n")
+        fcntl.flock(handle, fcntl.LOCK_EX)
+    return handle
 
 
 @pytest.fixture(scope="session")
