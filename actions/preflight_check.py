@@ -16,9 +16,10 @@ class PreflightCheck(ClusterAction):
     def execute(self, ctx: ActionContext, method: str = "rolling_standby",
                 accept_failed_actions: bool = False, accept_standby: bool = False,
                 allow_version_skew: bool = False, **_: Any) -> Dict[str, Any]:
+        method = ops.check_method(method)
         _, state = ops.read_state(ctx)
         versions = ops.probe_versions(ctx)
-        problems = preflight(state, ops.check_method(method), list(ctx.cluster.node_names),
+        problems = preflight(state, method, list(ctx.cluster.node_names),
                              accept_failed_actions is True, accept_standby is True,
                              allow_version_skew is True, versions)
         roles = detect_roles(state)
