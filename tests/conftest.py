@@ -63,7 +63,9 @@ def lab_factory() -> Iterator[Callable[..., Any]]:
             used[0].close()
 
 
-SESSION_LOCK = Path(os.environ.get("PMU_LAB_SESSION_LOCK", "/run/lock/pmu-lab-session.lock"))
+SESSION_LOCK = Path(os.environ.get(
+    "PMU_LAB_SESSION_LOCK",
+    "/run/lock/pmu-lab%s-session.lock" % (os.environ.get("PMU_LAB_INSTANCE", "0") or "0")))
 
 
 def _take_session_lock() -> Any:

@@ -9,8 +9,14 @@ STANDINS = LAB_ROOT / "pmlab" / "standins"
 SYSTEM_PYTHON = "/usr/bin/python3"                          # what runs inside the nodes
 
 CLUSTER_NAME = "lab"
-BRIDGE = "pmulab0"
-NET_PREFIX = os.environ.get("PMU_LAB_NET", "10.213.77")     # a /24 unused on this machine
+# PMU_LAB_INSTANCE=N (0-9) runs a separate lab beside the default one (instance 0): its own
+# bridge, links, subnet and state directory, so several people or suites can share a machine.
+INSTANCE = int(os.environ.get("PMU_LAB_INSTANCE", "0") or 0)
+if not 0 <= INSTANCE <= 9:
+    raise SystemExit("PMU_LAB_INSTANCE must be 0..9")
+_SUFFIX = "" if INSTANCE == 0 else str(INSTANCE)
+BRIDGE = f"pmulab{INSTANCE}"
+NET_PREFIX = os.environ.get("PMU_LAB_NET", f"10.213.{77 + INSTANCE}")  # /24s unused here
 ROOT_ADDR = f"{NET_PREFIX}.1"
 GATEWAY_ADDR = f"{NET_PREFIX}.254"
 VIP = f"{NET_PREFIX}.100"
@@ -22,7 +28,7 @@ NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 def lab_dir() -> Path:
     """The one directory the lab owns (state.json, keys, per-node files)."""
-    return Path(os.environ.get("PMU_LAB_DIR", "/var/lib/pmu-lab"))
+    return Path(os.environ.get("PMU_LAB_DIR", f"/var/lib/pmu-lab{_SUFFIX}"))
 
 
 def node_name(index: int) -> str:
@@ -37,7 +43,7 @@ def node_addr(index: int) -> str:
 
 def node_veth(index: int) -> str:
     """Root-namespace end of node `index`'s veth pair."""
-    return f"pmulab-s{index}"
+    return f"pmulab{_SUFFIX}-s{index}"
 
 
-GATEWAY_VETH = "pmulab-gw"
+GATEWAY_VETH = f"pmulab{_SUFFIX}-gw"
