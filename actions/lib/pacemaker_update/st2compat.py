@@ -92,6 +92,11 @@ class _StandInPollingSensor(abc.ABC):
         self._poll_interval = poll_interval
 
 
+# Loaders (st2's and the embedded runner's) recognise a pack action as a subclass of a class
+# named ``Action``; the stand-in must carry st2's name for that to find ClusterAction's children.
+_StandInAction.__name__ = _StandInAction.__qualname__ = "Action"
+_StandInPollingSensor.__name__ = _StandInPollingSensor.__qualname__ = "PollingSensor"
+
 if TYPE_CHECKING:
     Action = _StandInAction
     PollingSensor = _StandInPollingSensor
