@@ -73,10 +73,12 @@ def test_invalid_input_exits_2_before_anything_runs(tmp_path, args, message):
     assert json.loads(out) == []
 
 
-def test_plan_needs_a_dry_run_parameter_and_watch_is_not_implemented(tmp_path):
+def test_plan_needs_a_dry_run_parameter_and_watch_needs_a_cluster(tmp_path, capsys):
     rc, _, err = call(tmp_path, "plan", "linear", "--param", "message=x")
     assert rc == 2 and "no dry_run parameter" in err
-    assert cli.main(["watch"]) == 2
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["watch"])
+    assert exc.value.code == 2 and "--cluster" in capsys.readouterr().err
 
 
 @pytest.mark.slow

@@ -15,7 +15,7 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, Callable, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec
 
@@ -76,6 +76,16 @@ def install_capture() -> None:
             sys.stderr = _ThreadStream("stderr", sys.stderr)  # type: ignore[assignment]
 
 
+class KeyValuePair:
+    """What st2's ``list_values`` returns per key: full ``name`` and ``value``."""
+
+    def __init__(self, name: str, value: Any, scope: str = "system") -> None:
+        self.name, self.value, self.scope = name, value, scope
+
+    def __repr__(self) -> str:
+        return f"KeyValuePair(name={self.name!r})"
+
+
 class ActionService:
     """The datastore part of st2's ``action_service``, backed by the run store's kv table."""
 
@@ -85,8 +95,20 @@ class ActionService:
         kv_set: Callable[[str, Any], None],
         kv_delete: Callable[[str], bool],
         pack: str,
+        kv_list: Optional[Callable[[str], Dict[str, Any]]] = None,
     ) -> None:
         self._get, self._set, self._delete, self._pack = kv_get, kv_set, kv_delete, pack
+        self._list = kv_list
+
+    def list_values(self, local: bool = True, prefix: Optional[str] = None) -> List[KeyValuePair]:
+        """Keys (full names, ``pack:`` included when local) and values, sorted, as st2's.
+
+        ``prefix`` is matched literally after the pack's own prefix when ``local``.
+        """
+        if self._list is None:
+            return []
+        head = self._key(prefix or "", local)
+        return [KeyValuePair(k, v) for k, v in sorted(self._list(head).items())]
 
     def _key(self, name: str, local: bool) -> str:
         return f"{self._pack}:{name}" if local else name

@@ -22,10 +22,19 @@ compat.apply_fixes()
 from orquesta import events, statuses  # type: ignore  # noqa: E402
 from orquesta import exceptions as orq_exc  # type: ignore  # noqa: E402
 
+from pacemaker_update.engine.control import request_run  # noqa: E402
 from pacemaker_update.engine.flight import Flight, execute_flight  # noqa: E402
 from pacemaker_update.engine.progress import ProgressEvent  # noqa: E402
+from pacemaker_update.errors import RunStateError  # noqa: E402
 
 NO_ITEM = -1
+
+
+def pause_requested(result: Any) -> bool:
+    """Whether a python action's st2-shaped result says ``data.pause_requested: true``."""
+    value = result.get("result") if isinstance(result, dict) else None
+    data = value.get("data") if isinstance(value, dict) else None
+    return isinstance(data, dict) and data.get("pause_requested") is True
 
 
 class RunDriver:
@@ -250,6 +259,33 @@ class RunDriver:
         self.delay_time += flight.delay_waited
         self.intervals.extend(flight.intervals)
         self.emit("task_finished", flight, status=status, elapsed=ended - flight.started)
+        if pause_requested(result):
+            self.pause_for_action(flight, result)
+
+    def pause_for_action(self, flight: Flight, result: Dict[str, Any]) -> None:
+        """An action asked for a pause (``data.pause_requested``): pause the top-level run.
+
+        Exactly what ``pacemaker-update pause`` does (request flag on the root run, applied
+        before the next task starts); the action's message is kept as the pause cause.
+        """
+        value: Dict[str, Any] = result.get("result") or {}
+        error: Dict[str, Any] = value["error"] if isinstance(value.get("error"), dict) else {}
+        cause = {
+            "kind": "pause_requested",
+            "source": "action",
+            "run_id": self.run_id,
+            "task_id": flight.task_id,
+            "action": flight.ref,
+            "code": error.get("code"),
+            "message": self.masker.mask_text(
+                str(error.get("message") or value.get("data", {}).get("message") or "")
+            ),
+        }
+        try:
+            request_run(self.store, self.root_id, "pause", cause)
+        except RunStateError:
+            return  # the top-level run already ended: nothing left to pause
+        self.emit("note", flight, message=f"{flight.ref} asked to pause the run")
 
     def recover_inflight(self) -> None:
         """Restart actions that were in flight when the last process stopped."""

@@ -25,17 +25,16 @@ from orquesta import conducting, statuses  # type: ignore  # noqa: E402
 
 from pacemaker_update.engine import inquiry  # noqa: E402
 from pacemaker_update.engine.actions import ActionService  # noqa: E402
+from pacemaker_update.engine.control import FINAL, request_run  # noqa: E402
 from pacemaker_update.engine.driver import RunDriver  # noqa: E402
 from pacemaker_update.engine.masking import Masker  # noqa: E402
 from pacemaker_update.engine.params import mask_values  # noqa: E402
 from pacemaker_update.engine.progress import EventSink, ProgressEvent, ignore_event  # noqa: E402
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
 from pacemaker_update.engine.result import RunResult, compute_timing  # noqa: E402
-from pacemaker_update.engine.store import RunStore, process_alive  # noqa: E402
+from pacemaker_update.engine.store import RunStore  # noqa: E402
 from pacemaker_update.engine.workflow import load_workflow, make_st2_context  # noqa: E402
 from pacemaker_update.errors import InvalidInputError, RunStateError  # noqa: E402
-
-FINAL = ("succeeded", "failed", "timeout", "abandoned", "canceled")
 
 
 def default_pack_dir() -> str:
@@ -85,7 +84,9 @@ class Engine:
     def action_service(self) -> ActionService:
         """A datastore service for a python action (own connection: worker thread)."""
         store = RunStore(self.state_dir)
-        return ActionService(store.kv_get, store.kv_set, store.kv_delete, self.registry.pack_ref)
+        return ActionService(
+            store.kv_get, store.kv_set, store.kv_delete, self.registry.pack_ref, store.kv_list
+        )
 
     def emit(self, event: ProgressEvent) -> None:
         """Deliver a progress event to the sink, one at a time."""
@@ -151,10 +152,19 @@ class Engine:
         conductor.request_workflow_status(statuses.RUNNING)
         return conductor
 
-    def start(self, workflow: str, params: Optional[Mapping[str, Any]] = None) -> RunResult:
-        """Validate, record and drive a new run to rest (finished, paused or canceled)."""
+    def start(
+        self,
+        workflow: str,
+        params: Optional[Mapping[str, Any]] = None,
+        run_id: Optional[str] = None,
+    ) -> RunResult:
+        """Validate, record and drive a new run to rest (finished, paused or canceled).
+
+        ``run_id`` (from ``new_run_id``) lets a caller know the id before the run exists:
+        a watcher or a ticket ledger refers to it while the run is driven here.
+        """
         spec, values = self.prepare(workflow, params or {})
-        run_id = self.new_run_id()
+        run_id = run_id or self.new_run_id()
         conductor = self._create(self.store, run_id, spec, values, None, run_id)
         self.store.acquire_run(run_id)
         masker = Masker({n: values[n] for n in spec.secrets if n in values})
@@ -208,6 +218,7 @@ class Engine:
             self._check_response(run_id, conductor, respond)
             self.pending_response = respond
             self.store.set_request(run_id, None)
+            self.store.update_run(run_id, pause_cause=None)
             if conductor.get_workflow_status() in (statuses.PAUSED, statuses.PAUSING):
                 conductor.request_workflow_status(statuses.RESUMING)
         except BaseException:
@@ -293,38 +304,24 @@ class Engine:
         driver.emit("run_finished", status=status, elapsed=elapsed, message=status)
         return status
 
-    # -- control from any process ---------------------------------------------
-    def request_pause(self, run_id: str) -> str:
-        """Ask a run to pause after its running actions; returns what was done."""
-        return self._request(run_id, "pause")
+    # -- control from any process or thread -------------------------------------
+    def request_pause(self, run_id: str, cause: Optional[Mapping[str, Any]] = None) -> str:
+        """Ask a run to pause after its running actions; returns what was done.
+
+        Safe from any thread (own store connection); ``cause`` is recorded in the run.
+        """
+        return self._request(run_id, "pause", cause)
 
     def request_cancel(self, run_id: str) -> str:
         """Ask a run to cancel after its running actions; returns what was done."""
         return self._request(run_id, "cancel")
 
-    def _request(self, run_id: str, what: str) -> str:
-        run = self.store.get_run(run_id, with_state=True)
-        if run["parent_id"]:
-            raise RunStateError(
-                "Run {} is a subworkflow; {} its top-level run {}".format(
-                    run["id"], what, run["root_id"]
-                ),
-                code="RUN_IS_CHILD",
-            )
-        if run["status"] in FINAL:
-            raise RunStateError(
-                "Run {} already {}".format(run["id"], run["status"]), code="RUN_FINISHED"
-            )
-        if process_alive(run["owner_pid"], run["owner_start"]):
-            self.store.set_request(run["id"], what)
-            return "requested"
-        if what == "pause":
-            self.store.update_run(run["id"], status=statuses.PAUSED)
-            return "paused"
-        from pacemaker_update.engine.control import cancel_offline
-
-        cancel_offline(self.store, run["id"])
-        return "canceled"
+    def _request(self, run_id: str, what: str, cause: Optional[Mapping[str, Any]] = None) -> str:
+        store = RunStore(self.state_dir)
+        try:
+            return request_run(store, run_id, what, cause)
+        finally:
+            store.close()
 
     def install_signal_handlers(self) -> None:
         """SIGINT/SIGTERM: pause gracefully after the running actions; a second one stops."""

@@ -63,9 +63,11 @@ class RunResult:
         output: Any,
         errors: Any,
         timing: Dict[str, Any],
+        pause_cause: Optional[Dict[str, Any]] = None,
     ) -> None:
         self.run_id, self.workflow, self.status = run_id, workflow, status
         self.output, self.errors, self.timing = output, errors, timing
+        self.pause_cause = pause_cause
 
     @property
     def exit_code(self) -> int:
@@ -76,18 +78,20 @@ class RunResult:
     def from_run(cls, run: Dict[str, Any], status: Optional[str] = None) -> "RunResult":
         """Build from a store row (output and errors are the masked, stored ones)."""
         result = run.get("result") or {}
+        status = status or run["status"]
         return cls(
             run["id"],
             run["workflow"],
-            status or run["status"],
+            status,
             result.get("output"),
             result.get("errors") or run.get("errors") or [],
             run.get("timing") or {},
+            run.get("pause_cause") if status in ("paused", "pausing") else None,
         )
 
     def to_dict(self) -> Dict[str, Any]:
-        """JSON form (what ``--json`` prints)."""
-        return {
+        """JSON form (what ``--json`` prints); ``pause_cause`` only for a paused run."""
+        out = {
             "run_id": self.run_id,
             "workflow": self.workflow,
             "status": self.status,
@@ -96,3 +100,6 @@ class RunResult:
             "errors": self.errors,
             "timing": self.timing,
         }
+        if self.pause_cause is not None:
+            out["pause_cause"] = self.pause_cause
+        return out

@@ -22,7 +22,7 @@ CREATE TABLE IF NOT EXISTS runs (
     params TEXT, status TEXT NOT NULL, requester TEXT,
     created_at REAL, started_at REAL, ended_at REAL, updated_at REAL,
     result TEXT, errors TEXT, conductor TEXT, request TEXT,
-    owner_pid INTEGER, owner_start TEXT, timing TEXT, secrets TEXT);
+    owner_pid INTEGER, owner_start TEXT, timing TEXT, secrets TEXT, pause_cause TEXT);
 CREATE INDEX IF NOT EXISTS runs_parent ON runs(parent_id);
 CREATE TABLE IF NOT EXISTS tasks (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, run_id TEXT NOT NULL, task_id TEXT NOT NULL,
@@ -60,8 +60,11 @@ RUN_COLUMNS = (
     "owner_pid",
     "owner_start",
     "timing",
+    "pause_cause",
 )
-_JSON_COLUMNS = ("params", "result", "errors", "timing", "input")
+_JSON_COLUMNS = ("params", "result", "errors", "timing", "input", "pause_cause")
+# Columns added after the first release: (name, type), added to older files on open.
+_ADDED_COLUMNS = (("pause_cause", "TEXT"),)
 
 
 def default_state_dir() -> str:
@@ -113,6 +116,18 @@ class RunStore:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Add columns newer than the file (a run store from an older release stays usable)."""
+        have = {row["name"] for row in self.db.execute("PRAGMA table_info(runs)").fetchall()}
+        for name, kind in _ADDED_COLUMNS:
+            if name not in have:
+                try:
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {name} {kind}")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
 
     def close(self) -> None:
         """Close the connection."""
@@ -324,9 +339,10 @@ class RunStore:
 
     def kv_list(self, prefix: str = "") -> Dict[str, Any]:
         """All keys starting with ``prefix``."""
+        # substr, not LIKE: '_' and '%' in a prefix are literal characters here
         rows = self.db.execute(
-            "SELECT key, value FROM kv WHERE key LIKE ? ORDER BY key",
-            (prefix.replace("%", r"\%") + "%",),
+            "SELECT key, value FROM kv WHERE substr(key, 1, ?) = ? ORDER BY key",
+            (len(prefix), prefix),
         )
         return {r["key"]: json.loads(r["value"]) for r in rows.fetchall()}
 

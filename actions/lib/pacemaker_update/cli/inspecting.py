@@ -1,0 +1,61 @@
+"""``status`` / ``history`` / ``show`` (read the store) and ``pause`` / ``cancel``."""
+
+import argparse
+import sys
+
+from pacemaker_update.cli.common import emit
+
+
+def cmd_inspect(args: argparse.Namespace) -> int:
+    """status / history / show: read the store (safe while a run is going)."""
+    from pacemaker_update.engine import RunStore
+    from pacemaker_update.engine.display import print_run, print_runs
+
+    store = RunStore(args.state_dir)
+    if args.command == "history" or (args.command == "status" and not args.run):
+        runs = store.list_runs(
+            getattr(args, "limit", 20),
+            statuses=None
+            if args.command == "history"
+            else ["requested", "running", "pausing", "paused", "canceling"],
+        )
+        if args.json:
+            emit(args, runs, "")
+        else:
+            print_runs(runs, sys.stdout)
+        return 0
+    run = store.get_run(args.run)
+    tasks = store.list_tasks(run["id"])
+    children = store.child_runs(run["id"])
+    data = dict(run, tasks=tasks, children=children, inflight=store.list_inflight(run["id"]))
+    if args.json:
+        emit(args, data, "")
+        return 0
+    print_run(run, tasks, sys.stdout, verbose=args.command == "show")
+    if run.get("pause_cause") and run["status"] in ("paused", "pausing"):
+        cause = run["pause_cause"]
+        sys.stdout.write("paused by {}: {}\n".format(cause.get("kind"), cause.get("message")))
+    for child in children:
+        sys.stdout.write("\nsubworkflow:\n")
+        print_run(child, store.list_tasks(child["id"]), sys.stdout, args.command == "show")
+    return 0
+
+
+def cmd_control(args: argparse.Namespace) -> int:
+    """pause / cancel: ask the driving process (or act directly if none lives)."""
+    from pacemaker_update.engine import RunStore
+    from pacemaker_update.engine.control import request_run
+
+    cause = {"kind": "user", "source": "cli", "message": "pacemaker-update pause"}
+    done = request_run(
+        RunStore(args.state_dir),
+        args.run,
+        args.command,
+        cause if args.command == "pause" else None,
+    )
+    emit(
+        args,
+        {"run": args.run, "action": args.command, "result": done},
+        f"{args.command} {args.run}: {done}\n",
+    )
+    return 0
