@@ -176,11 +176,28 @@ def yum(prog: str, args: List[str]) -> int:
     return 1
 
 
+_BODY = r"((?:[^{}]|\{[^{}]*\})*)"
+RPM_COND = re.compile(r"%\|(\w+)\?\{" + _BODY + r"\}(?::\{" + _BODY + r"\})?\|")
+
+
 def rpm_format(fmt: str, name: str, pkg: Pkg) -> str:
-    """Expand %{NAME} %{VERSION} %{RELEASE} %{ARCH} %{EPOCH} and \\n \\t."""
+    """Expand like rpm: %{TAG} and %-20{TAG} (NAME VERSION RELEASE ARCH EPOCH), the
+    conditional %|TAG?{if set}:{if unset}| (EPOCH is unset unless the DB records one),
+    and \\n \\t."""
     values = {"NAME": name, "VERSION": pkg["version"], "RELEASE": pkg["release"],
-              "ARCH": pkg.get("arch", "x86_64"), "EPOCH": "(none)"}
-    out = re.sub(r"%\{(\w+)\}", lambda m: values.get(m.group(1).upper(), "(none)"), fmt)
+              "ARCH": pkg.get("arch", "x86_64")}
+    if pkg.get("epoch") not in (None, ""):
+        values["EPOCH"] = str(pkg["epoch"])
+    out = RPM_COND.sub(lambda m: m.group(2) if m.group(1).upper() in values
+                       else (m.group(3) or ""), fmt)
+
+    def tag(m: "re.Match[str]") -> str:
+        text = values.get(m.group(2).upper(), "(none)")
+        width = m.group(1)
+        if not width:
+            return text
+        return text.ljust(int(width[1:])) if width.startswith("-") else text.rjust(int(width))
+    out = re.sub(r"%(-?\d+)?\{(\w+)\}", tag, out)
     return out.replace("\\n", "\n").replace("\\t", "\t")
 
 
