@@ -26,6 +26,7 @@ from pacemaker_update.st2compat import assign_schema_defaults, st2_schema_to_jso
 from pacemaker_update.validate import (
     validate_hostname_or_address,
     validate_node_name,
+    validate_package_name,
     validate_timeout,
 )
 
@@ -71,6 +72,30 @@ class MaintenanceWindow:
 
 
 @dataclass(frozen=True)
+class ScheduledUpdate:
+    """``clusters.<name>.scheduled_update``: the update a maintenance window starts."""
+
+    method: str
+    enabled: bool = True
+    packages: Tuple[str, ...] = ()
+    all_packages: bool = False
+    failback: Optional[str] = None
+    approve: Optional[str] = None
+
+    def update_parameters(self, cluster: str) -> Dict[str, Any]:
+        """update_cluster parameters (unset optional keys left to the workflow's defaults)."""
+        params: Dict[str, Any] = {"cluster": cluster, "method": self.method}
+        if self.packages:
+            params["packages"] = list(self.packages)
+        if self.all_packages:
+            params["all_packages"] = True
+        for key in ("failback", "approve"):
+            if getattr(self, key) is not None:
+                params[key] = getattr(self, key)
+        return params
+
+
+@dataclass(frozen=True)
 class ClusterConfig:
     name: str
     nodes: Tuple[NodeConfig, ...]
@@ -81,6 +106,7 @@ class ClusterConfig:
     chat_route: Optional[str] = None
     maintenance_windows: Tuple[MaintenanceWindow, ...] = ()
     description: str = ""
+    scheduled_update: Optional[ScheduledUpdate] = None
 
     @property
     def node_names(self) -> Tuple[str, ...]:
@@ -232,6 +258,30 @@ def _ssh_problems(ssh: Any, base: List[Any]) -> List[Problem]:
     return problems
 
 
+def _scheduled_problems(entry: Any, manager: Any, base: List[Any]) -> List[Problem]:
+    """What the schema cannot say: exactly one of packages / all_packages, valid names."""
+    if not isinstance(entry, dict):
+        return []
+    packages = entry.get("packages") or []
+    every = entry.get("all_packages") is True
+    problems: List[Problem] = []
+    if entry.get("enabled", True) is not False and bool(packages) == every:
+        problems.append((format_path(base), "give exactly one of packages (a non-empty list) "
+                         "or all_packages: true"))
+    check_as = manager if manager in ("yum", "dnf", "zypper", "apt") else "rpm"
+    for index, name in enumerate(packages if isinstance(packages, list) else []):
+        if isinstance(name, str) and check_as == "rpm":
+            # manager auto: a name must be valid for rpm or for dpkg
+            try:
+                validate_package_name(name, "dpkg")
+                continue
+            except InvalidInputError:
+                pass
+        _check(lambda v, field: validate_package_name(v, check_as, field), name,
+               base + ["packages", index], problems)
+    return problems
+
+
 def _cluster_problems(name: str, cluster: Any) -> List[Problem]:
     base: List[Any] = ["clusters", name]
     problems: List[Problem] = []
@@ -246,6 +296,9 @@ def _cluster_problems(name: str, cluster: Any) -> List[Problem]:
         if isinstance(window, dict):
             where = base + ["maintenance_windows", index]
             problems.extend((format_path(where + [k]), m) for k, m in _check_window(window))
+    problems.extend(_scheduled_problems(cluster.get("scheduled_update"),
+                                        cluster.get("package_manager"),
+                                        base + ["scheduled_update"]))
     return problems
 
 
@@ -298,7 +351,18 @@ def _build_cluster(name: str, data: Mapping[str, Any]) -> ClusterConfig:
         on_unexpected_failover=data["on_unexpected_failover"],
         chat_route=data.get("chat_route"), maintenance_windows=windows,
         description=data.get("description", ""),
+        scheduled_update=_build_scheduled(data.get("scheduled_update")),
     )
+
+
+def _build_scheduled(data: Optional[Mapping[str, Any]]) -> Optional[ScheduledUpdate]:
+    if not data:
+        return None
+    return ScheduledUpdate(
+        method=data["method"], enabled=data.get("enabled", True),
+        packages=tuple(data.get("packages") or ()),
+        all_packages=bool(data.get("all_packages", False)),
+        failback=data.get("failback"), approve=data.get("approve"))
 
 
 def build_adhoc_cluster(nodes: Sequence[Any], name: str = "adhoc") -> ClusterConfig:
