@@ -80,6 +80,11 @@ class Proc:
         return self.proc.returncode
 
 
+def read(path):
+    with open(path) as handle:
+        return handle.read()
+
+
 def post(url, body):
     data = json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="POST",
@@ -139,7 +144,7 @@ def test_unexpected_failover_pauses_the_run_and_says_why(tmp_path, config):
                 "--listen", "127.0.0.1:0", "--watch-interval", "0.5", "--json")
     url = proc.alert_url()
     deadline = time.monotonic() + 30
-    while not (os.path.exists(log) and "start a" in open(log).read()):
+    while not (os.path.exists(log) and "start a" in read(log)):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert post(url, ALERT) == 202
