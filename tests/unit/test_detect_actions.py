@@ -249,7 +249,13 @@ def test_install_alert_agent_dry_run_plans_every_node(monkeypatch):
                                   api_key="abcdefgh12", dry_run=True)
     assert ok, out
     hosts = [c["host"] for c in out["commands"]]
-    assert hosts.count("server1") == 9 and hosts.count("server2") == 7
+    assert hosts.count("server1") == 10 and hosts.count("server2") == 8
+    # written under a temporary name, then renamed over the agent (never half-written)
+    writes = [c["argv"] for c in out["commands"] if c["argv"][0] in ("tee", "mv")]
+    assert writes[0][0] == "tee" and writes[0][1].startswith(
+        "/usr/local/lib/pacemaker_update/alert_agent.sh.new-")
+    assert writes[1] == ["mv", "-f", "--", writes[0][1],
+                         "/usr/local/lib/pacemaker_update/alert_agent.sh"]
     assert all(c.get("planned") for c in out["commands"])
     assert out["commands"][-1]["argv"][:4] == ["cibadmin", "--modify", "--allow-create",
                                                "--scope"]

@@ -132,3 +132,41 @@ def test_node_maintenance_and_cluster_maintenance():
     assert [e.kind for e in events] == ["cluster_maintenance"]
     entry = new_entry("lab", "r", "m", "cluster_maintenance", None, now=0)
     assert alarming(classify(events, [entry], now=1)) == []
+
+
+# Alert bodies exactly as the lab's alert agent POSTed them (Pacemaker 2.1.5) during a
+# hand move of web-group from server1 to server2 (recorded with bench/bench_detect.py's
+# setup: install_alert_agent + AlertListener on the lab bridge).
+_MOVE_ALERTS = [
+    ("web", "server1", "monitor", "Cancelled", "0", "0", "1"),
+    ("web", "server1", "stop", "ok", "0", "0", "0"),
+    ("vip", "server1", "monitor", "Cancelled", "0", "0", "1"),
+    ("vip", "server1", "stop", "ok", "0", "0", "0"),
+    ("vip", "server2", "start", "ok", "0", "0", "0"),
+    ("vip", "server2", "monitor", "ok", "0", "0", "0"),
+    ("web", "server2", "start", "ok", "0", "0", "0"),
+    ("web", "server2", "monitor", "ok", "0", "0", "0"),
+]
+
+
+def test_alerts_of_a_move_are_two_stops_and_no_failure():
+    from pacemaker_update.detect.alerts import alert_to_events, parse_alert
+    events = []
+    for rsc, node, task, desc, rc, target, status in _MOVE_ALERTS:
+        body = {"cluster": "lab", "kind": "resource", "node": node, "rsc": rsc, "task": task,
+                "desc": desc, "rc": rc, "target_rc": target, "status": status,
+                "version": "2.1.5"}
+        events += alert_to_events(parse_alert(body), "lab", "2025-01-01T00:00:00Z")
+    # the cancelled recurring monitors before each stop are NOT failed actions
+    assert [(e.kind, e.resource, e.from_node) for e in events] == [
+        ("resource_stopped", "web", "server1"), ("resource_stopped", "vip", "server1")]
+
+
+def test_a_timed_out_or_failed_monitor_alert_is_a_failed_action():
+    from pacemaker_update.detect.alerts import alert_to_events, parse_alert
+    for rc, status in (("7", "0"), ("1", "2")):
+        body = {"cluster": "lab", "kind": "resource", "node": "server1", "rsc": "web",
+                "task": "monitor", "desc": "not running", "rc": rc, "target_rc": "0",
+                "status": status}
+        (event,) = alert_to_events(parse_alert(body), "lab", "2025-01-01T00:00:00Z")
+        assert event.kind == "failed_action" and event.from_node == "server1"

@@ -132,3 +132,61 @@ def test_record_action_refuses_bad_input_before_storing():
     ok, out = action("record_expected_moves")(config={}, action_service=None).run(
         cluster="lab", run_id="r", step="s", operation="standby", node="server1")
     assert not ok and out["error"]["code"] == "LEDGER_UNAVAILABLE"
+
+
+class _Snapshots:
+    """A transport double answering recorded REAL crm_mon XML, one file per poll."""
+
+    def __init__(self, *names):
+        self.names = list(names)
+
+    def __call__(self, cluster, node):
+        snapshots = self
+
+        class Transport:
+            def run(self, argv, timeout=None, **_):
+                name = snapshots.names.pop(0) if len(snapshots.names) > 1 else snapshots.names[0]
+                text = (ROOT / "tests" / "fixtures" / "crm_mon" / f"{name}.xml").read_text()
+                return type("Result", (), {"rc": 0, "stdout": text, "stderr": ""})()
+
+            def close(self):
+                pass
+
+        return Transport()
+
+
+def _lab_cluster():
+    from pacemaker_update.config import load_config
+    return load_config({"clusters": {"lab": {"nodes": [
+        {"name": "server1", "address": "10.0.0.1"},
+        {"name": "server2", "address": "10.0.0.2"}]}}}).cluster("lab")
+
+
+@pytest.mark.parametrize("closed_at, unexpected", [
+    (150, []),   # closed after the previous snapshot (100): the step may have caused it
+    (90, ["node_standby", "resource_moved", "resource_moved", "resource_stopped"]),
+])
+def test_an_entry_closed_between_two_polls_covers_what_the_second_poll_sees(
+        closed_at, unexpected):
+    # The workflow verifies its standby and closes the entry before the watcher's next
+    # poll: that poll must still judge the moves against the entry open since the last one.
+    from pacemaker_update.detect import ClusterPoller
+    ledger = MemoryLedgerStore()
+    ledger.open(new_entry("lab", "run1", "standby_server1", "standby", "server1", now=80))
+    ledger.close("lab", "run1.standby_server1", now=closed_at)
+    poller = ClusterPoller(_lab_cluster(), ledger,
+                           transport_factory=_Snapshots("two_node_normal", "two_node_standby"))
+    assert poller.poll_once(now=100) == []
+    seen = poller.poll_once(now=200)
+    assert sorted(d.payload["kind"] for d in seen
+                  if d.trigger.endswith("unexpected_failover")) == unexpected
+    assert len([d for d in seen if d.trigger.endswith("cluster_event")]) == 4
+
+
+def test_open_during_is_open_at_any_moment_of_the_window():
+    entry = new_entry("lab", "run1", "s", "standby", "server1", ttl=60, now=100)
+    assert entry.open_during(120, 300)          # open, expires inside the window
+    assert not entry.open_during(160, 300)      # expired before the window
+    closed = entry.__class__(**{**entry.__dict__, "closed_at": 130.0})
+    assert closed.open_during(125, 200) and not closed.open_during(131, 200)
+    assert not closed.open_during(200, 200)     # empty window = "open now"

@@ -16,6 +16,8 @@ from pacemaker_update.detect.events import Event, make_event
 from pacemaker_update.errors import InvalidInputError
 
 MAX_FIELD = 256
+# CRM_alert_status values (Pacemaker's enum pcmk_exec_status): done, cancelled, pending.
+EXEC_DONE, EXEC_CANCELLED, EXEC_PENDING = "0", "1", "-1"
 _SAFE = re.compile(r"^[\w .:@/+,=()\[\]-]*$")
 FIELDS = ("cluster", "kind", "node", "rsc", "task", "desc", "rc", "target_rc", "status",
           "timestamp", "timestamp_epoch", "timestamp_usec", "nodeid", "version")
@@ -68,8 +70,13 @@ def _resource_alert(alert: Mapping[str, str], cluster: str, at: str,
                     base: Dict[str, Any]) -> List[Event]:
     rsc, task, node = alert.get("rsc"), alert.get("task"), alert.get("node")
     rc, target = _rc(alert.get("rc")), _rc(alert.get("target_rc"))
+    status = alert.get("status")
+    if status == EXEC_CANCELLED:
+        # Pacemaker cancels a resource's recurring monitor before every stop (and alerts
+        # it as desc "Cancelled", status 1): part of a stop, never a failure.
+        return []
     failed = (rc is not None and target is not None and rc != target) or (
-        alert.get("status") not in (None, "0"))
+        status not in (None, EXEC_DONE, EXEC_PENDING))
     if failed:
         return [make_event("failed_action", cluster, at,
                            f"{rsc} {task} failed on {node}: rc={rc} (alert: "

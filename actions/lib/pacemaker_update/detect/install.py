@@ -9,6 +9,7 @@ alerts alone. Everything here is pure: argv lists and the XML text.
 import os
 import re
 import urllib.parse
+import uuid
 from typing import Any, Dict, List, Optional
 from xml.sax.saxutils import quoteattr
 
@@ -110,10 +111,15 @@ def install_alert_agent(ctx: Any, recipient_url: str, api_key: Optional[str]) ->
     key = validate_api_key(api_key)
     script = agent_text()
     nodes = list(ctx.cluster.node_names)
+    # Written under a unique name, then renamed over the agent: Pacemaker may run the old
+    # one at any moment, and nodes can share the file system (the lab shares /usr/local/lib
+    # with its host and with other labs), so it never sees a half-written script.
+    temp = f"{AGENT_PATH}.new-{uuid.uuid4().hex[:12]}"
     for node in nodes:
         _step(ctx, node, ["install", "-d", "-m", "0755", AGENT_DIR])
-        _step(ctx, node, ["tee", AGENT_PATH], stdin=script)
-        _step(ctx, node, ["chmod", "0755", AGENT_PATH])
+        _step(ctx, node, ["tee", temp], stdin=script)
+        _step(ctx, node, ["chmod", "0755", temp])
+        _step(ctx, node, ["mv", "-f", "--", temp, AGENT_PATH])
         if key is not None:
             _step(ctx, node, ["install", "-d", "-m", "0750", os.path.dirname(KEY_PATH)])
             _step(ctx, node, ["tee", KEY_PATH], stdin=key)

@@ -83,6 +83,17 @@ class LedgerEntry:
         """Open = not closed and not expired."""
         return self.closed_at is None and now < self.expires_at
 
+    def open_during(self, since: float, until: float) -> bool:
+        """Whether the entry was open at some moment of ``[since, until]``.
+
+        A poll sees a change somewhere between the previous snapshot (``since``) and now:
+        the workflow may have verified its step and closed the entry in between, so an
+        entry closed after ``since`` still covers what that poll sees.
+        """
+        if since >= until:
+            return self.is_open(until)
+        return since < self.expires_at and (self.closed_at is None or self.closed_at >= since)
+
     def to_dict(self) -> Dict[str, Any]:
         """JSON-ready dict (tuples become lists)."""
         out = asdict(self)
@@ -144,13 +155,17 @@ def _destination_ok(entry: LedgerEntry, node: Optional[str]) -> bool:
 
 
 def covers(entry: LedgerEntry, event: Event, now: float,
-           departed: Optional[Set[Tuple[str, str]]] = None) -> bool:
-    """Whether ``entry`` (open at ``now``) makes ``event`` expected.
+           departed: Optional[Set[Tuple[str, str]]] = None,
+           since: Optional[float] = None) -> bool:
+    """Whether ``entry`` (open at ``now``, or at some time since ``since``) makes ``event``
+    expected.
 
     ``departed`` holds (entry id, resource) pairs whose departure this entry already
     covered: an arrival elsewhere of such a resource is the other half of the same move.
+    ``since`` is when the previous snapshot was taken (the change happened after it).
     """
-    if entry.cluster != event.cluster or not entry.is_open(now) or event.kind in _NEVER:
+    is_open = entry.is_open(now) if since is None else entry.open_during(since, now)
+    if entry.cluster != event.cluster or not is_open or event.kind in _NEVER:
         return False
     op = OPERATIONS[entry.operation]
     if event.kind in op.cluster_kinds + entry.extra_kinds:
@@ -195,11 +210,11 @@ class Classifier:
         self.tainted: Set[str] = set()
 
     def classify(self, events: Sequence[Event], entries: Sequence[LedgerEntry],
-                 now: Optional[float] = None) -> List[Event]:
+                 now: Optional[float] = None, since: Optional[float] = None) -> List[Event]:
         """Mark each event expected (with the covering entry id) or unexpected.
 
         Node-level events first, then departures, then arrivals, so both halves of one
-        move seen in one poll are judged together.
+        move seen in one poll are judged together. ``since``: see :func:`covers`.
         """
         clock = time.time() if now is None else now
         def rank(event: Event) -> int:
@@ -207,15 +222,16 @@ class Classifier:
         order = sorted(range(len(events)), key=lambda i: rank(events[i]))
         out: Dict[int, Event] = {}
         for index in order:
-            out[index] = self._judge(events[index], entries, clock)
+            out[index] = self._judge(events[index], entries, clock, since)
         return [out[i] for i in range(len(events))]
 
-    def _judge(self, event: Event, entries: Sequence[LedgerEntry], clock: float) -> Event:
+    def _judge(self, event: Event, entries: Sequence[LedgerEntry], clock: float,
+               since: Optional[float] = None) -> Event:
         if event.kind == "node_online" and event.node:
             self.tainted.discard(event.node)
         hit = None
         if event.from_node not in self.tainted or event.resource is None:
-            hit = next((e for e in entries if covers(e, event, clock, self.departed)), None)
+            hit = next((e for e in entries if covers(e, event, clock, self.departed, since)), None)
         if hit is None and event.kind in _NEVER | {"node_offline"} and event.from_node:
             self.tainted.add(event.from_node)
         if hit is not None and event.from_node is not None and event.resource:

@@ -58,6 +58,7 @@ class ClusterPoller:
         self.timeout = timeout
         self.argv = list(argv or CRM_MON_ARGV)
         self.previous: Optional[ClusterState] = None
+        self.previous_at: Optional[float] = None
         self.reachable: Optional[bool] = None
         self.classifier = Classifier()
         self.recent: Dict[str, Tuple[float, str]] = {}
@@ -103,23 +104,29 @@ class ClusterPoller:
     def poll_once(self, now: Optional[float] = None) -> List[Dispatch]:
         """Read, diff, classify; the triggers to fire (possibly none). Thread-safe."""
         with self.lock:
-            at = _now_iso()
+            at, started = _now_iso(), time.time() if now is None else now
             try:
                 state = self.read_state()
             except PacemakerUpdateError as exc:
                 return self._unreachable(exc, at)
             out = self._reachable(at)
             before, self.previous = self.previous, state
+            since, self.previous_at = self.previous_at, started
             if before is None:
                 return out
             events = diff_states(before, state, self.cluster.name, at)
-            return out + self.judge(events, now)
+            return out + self.judge(events, now, since)
 
-    def judge(self, events: List[Event], now: Optional[float] = None) -> List[Dispatch]:
-        """Classify events against the ledger, drop repeats, build the dispatches."""
+    def judge(self, events: List[Event], now: Optional[float] = None,
+              since: Optional[float] = None) -> List[Dispatch]:
+        """Classify events against the ledger, drop repeats, build the dispatches.
+
+        ``since`` (polls only) is when the previous snapshot was read: the changes
+        happened after it, so an entry the workflow closed in between still covers them.
+        """
         clock = time.time() if now is None else now
-        entries = self._entries(clock)
-        judged = self.classifier.classify(events, entries, clock)
+        entries = self._entries(clock, since)
+        judged = self.classifier.classify(events, entries, clock, since)
         out: List[Dispatch] = []
         for event in judged:
             if self._seen(event, clock):
@@ -130,11 +137,11 @@ class ClusterPoller:
                 out.append(Dispatch(TRIGGER_UNEXPECTED, payload))
         return out
 
-    def _entries(self, clock: float) -> List[Any]:
+    def _entries(self, clock: float, since: Optional[float] = None) -> List[Any]:
         if self.ledger is None:
             return []
         try:
-            return self.ledger.open_entries(self.cluster.name, clock)
+            return self.ledger.open_entries(self.cluster.name, clock, since)
         except PacemakerUpdateError:
             return []  # no ledger = nothing expected: stricter, never laxer
 
@@ -182,8 +189,6 @@ class ClusterPoller:
         """Close every open transport."""
         for node in list(self._transports):
             self._drop(node)
-
-
 
     def handle_alert(self, body: Any, now: Optional[float] = None) -> List[Dispatch]:
         """Judge one alert-agent message; InvalidInputError for a malformed one."""

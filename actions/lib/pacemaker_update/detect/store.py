@@ -71,10 +71,12 @@ class LedgerStore(abc.ABC):
         self.put(closed)
         return closed
 
-    def open_entries(self, cluster: str, now: Optional[float] = None) -> List[LedgerEntry]:
-        """Entries of a cluster that are open at ``now``."""
+    def open_entries(self, cluster: str, now: Optional[float] = None,
+                     since: Optional[float] = None) -> List[LedgerEntry]:
+        """Entries of a cluster open at ``now`` (or, with ``since``, at any time since)."""
         clock = time.time() if now is None else now
-        return [e for e in self.list(cluster) if e.is_open(clock)]
+        start = clock if since is None else since
+        return [e for e in self.list(cluster) if e.open_during(start, clock)]
 
 
 def _ttl(entry: LedgerEntry) -> int:
