@@ -97,7 +97,7 @@ def start_watcher(engine: Any, args: argparse.Namespace, workflow: str, params: 
 
 def drive_watched(engine: Any, args: argparse.Namespace, workflow: str,
                   params: Dict[str, Any], run_id: Optional[str] = None) -> Any:
-    """Start (or, with ``resume_id``, resume) a run with its watcher; the RunResult."""
+    """Start a run (id chosen beforehand or now) with its failover watcher; the RunResult."""
     run_id = run_id or engine.new_run_id()
     watcher = start_watcher(engine, args, workflow, params, run_id)
     try:
