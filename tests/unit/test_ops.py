@@ -133,6 +133,26 @@ def test_standby_dry_run_reads_but_changes_nothing(script):
     assert data["changed"] is False
 
 
+def test_dry_run_plans_online_for_a_node_a_real_run_would_find_in_standby(script):
+    """In an update's dry run the standby before was only planned: the node is online now,
+    yet the plan must list the command a real run sends at this step (found in the lab)."""
+    probe(script).expect_status("server1", "two_node_normal")
+    ctx = make_ctx(script, dry_run=True)
+    data = ops.set_node_standby(ctx, "server1", False)
+    assert data["planned"] == [{"host": "server1", "argv": ["pcs", "node", "unstandby",
+                                                               "server1"]}]
+    assert data["changed"] is False and "planned anyway" in ctx.warnings[0]
+
+
+def test_dry_run_plans_maintenance_off_without_simulating_an_exit(script):
+    probe(script).expect_status("server1", "two_node_normal")
+    ctx = make_ctx(script, dry_run=True)
+    data = ops.set_maintenance(ctx, "server2", False)
+    assert data["planned"] == [{"host": "server2", "argv": ["pcs", "node", "unmaintenance",
+                                                               "server2"]}]
+    assert data["guard"] is None
+
+
 def test_unstandby_verifies_online(script):
     probe(script).expect_status("server1", "two_node_standby")
     script.expect("server1", ["pcs", "node", "unstandby", "server1"])

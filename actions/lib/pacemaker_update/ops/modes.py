@@ -2,9 +2,10 @@
 
 Every op returns a dict for the action's ``data``: what was asked, whether anything had
 to change, and, in a dry run, the plan (``planned``: host + argv). "Already so" is
-success with a warning, never a second command. Node commands run on the node itself
-(the seed types them there); crmsh's silent skip of an unreachable node (rc 0) is caught
-by the verification, not trusted.
+success with a warning, never a second command (a dry run plans the command anyway: its
+earlier steps were only planned, so the state it reads is not the one a real run meets).
+Node commands run on the node itself (the seed types them there); crmsh's silent skip of an
+unreachable node (rc 0) is caught by the verification, not trusted.
 """
 
 from typing import Any, Dict, List, Optional
@@ -46,8 +47,9 @@ def set_node_standby(ctx: Any, node: str, on: bool,
     item = state.node(node)
     already = item is not None and item.standby is on
     if already:
-        ctx.warn(f"{node} is already {'in standby' if on else 'online (not in standby)'}")
-    else:
+        ctx.warn(_already(ctx, f"{node} is already "
+                          f"{'in standby' if on else 'online (not in standby)'}"))
+    if not already or ctx.dry_run:
         run_change(ctx, node, _dialect(ctx).node_standby(node, on))
     if not ctx.dry_run:
         state = poll_until(ctx, lambda s: standby_problems(s, node, on),
@@ -96,9 +98,9 @@ def set_maintenance(ctx: Any, node: Optional[str], on: bool, timeout: Optional[f
     what = f"{node} maintenance" if node else "cluster maintenance-mode"
     report: Dict[str, Any] = {}
     if already:
-        ctx.warn(f"{what} is already {'on' if on else 'off'}")
-    else:
-        if not on and guarded:
+        ctx.warn(_already(ctx, f"{what} is already {'on' if on else 'off'}"))
+    if not already or ctx.dry_run:
+        if not on and guarded and not already:
             report = guard.enforce_maintenance_exit(ctx, node, wait)
         dialect = _dialect(ctx)
         argv = dialect.cluster_maintenance(on) if node is None else \
@@ -113,6 +115,13 @@ def set_maintenance(ctx: Any, node: Optional[str], on: bool, timeout: Optional[f
                 ctx.warn(f"still unmanaged after leaving {what}: {', '.join(left)}")
     return _result(ctx, not already, node=node, maintenance=on, guard=report or None,
                    unmanaged=sorted({r.id for r in state.unmanaged_resources()}))
+
+
+def _already(ctx: Any, message: str) -> str:
+    """The "already so" warning; a dry run still plans the command, because in the update
+    it belongs to, the earlier steps (only planned) would have changed that state."""
+    return message + ("; planned anyway: a real update reaches this step after the "
+                      "planned ones changed it" if ctx.dry_run else "")
 
 
 def _check_bool(on: Any) -> None:
