@@ -1,44 +1,59 @@
-"""Detection latency on the real lab: fault injected -> unexpected_failover dispatched.
+"""Detection latency on the real lab: fault injected -> the pause request (on_event).
 
-    sudo .venv/bin/python bench/bench_detect.py [--trials 10] [--interval 5]
+    sudo PMU_LAB_INSTANCE=N .venv/bin/python bench/bench_detect.py [--trials 10]
+        [--interval 5] [--faults move,kill-service,crash] [--keep]
 
-Two paths, >= 10 trials each, the fault being a hand move of the service group (alternating
-server1 <-> server2, as `lab/lab move` does):
-- polling: the embedded watcher (detect.watcher.watch) at the sensor's default interval;
-- alert:   the alert agent installed by install_alert_agent (real cibadmin, real curl on
-           the nodes) POSTing to the watcher's listener on the lab bridge address.
-The clock starts right before the fault command and stops when the watcher hands the
-first unexpected resource_moved/resource_stopped to on_event (the point where the rule's
-pause request would be sent). Writes the <!-- bench:detect --> section of docs/BENCHMARKS.md.
+Two paths, each with the embedded watcher (detect.watcher.watch) at the sensor's default
+poll interval (5 s):
+- polling: crm_mon over SSH only;
+- alert:   plus the alert agent installed by the pack's install_alert_agent action (real
+           cibadmin, real curl on the nodes) POSTing to the watcher's AlertListener on the
+           lab's root bridge address (pmlab.consts.ROOT_ADDR) and nowhere else.
+Faults (>= --trials each, per path):
+- move:          `crm_resource --move` of web-group by hand, alternating nodes;
+- kill-service:  SIGKILL the web server on the node running it (Pacemaker's 5 s monitor
+                 has to notice first), failures cleaned up after each trial;
+- crash:         SIGKILL the PID 1 of the node running the service (corosync's token
+                 timeout has to expire first), powered on again after each trial.
+The clock starts right before the fault command and stops when the watcher hands the first
+unexpected_failover to on_event: the point where pause_update (st2 rule) or the embedded
+runner would request the pause. Between trials the cluster is settled and the watcher quiet
+for a poll interval. Writes the <!-- bench:detect --> section of docs/BENCHMARKS.md and
+tears the lab down at the end (unless --keep).
 """
 
 import argparse
 import importlib.util
+import random
 import re
 import statistics
 import sys
 import threading
 import time
 from pathlib import Path
+from typing import Any, Dict, List, Tuple
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "lab"), str(ROOT / "actions" / "lib")]
 
 from pacemaker_update.config import load_config_file  # noqa: E402
 from pacemaker_update.detect import MemoryLedgerStore  # noqa: E402
+from pacemaker_update.detect.install import AGENT_DIR, delete_alert_argv  # noqa: E402
 from pacemaker_update.detect.watcher import watch  # noqa: E402
 from pmlab import consts, testing  # noqa: E402
 
 BENCH = ROOT / "docs" / "BENCHMARKS.md"
 START, END = "<!-- bench:detect -->", "<!-- /bench:detect -->"
+FAULTS = ("move", "kill-service", "crash")
+Trial = Tuple[float, str, str]  # latency s, event kind, source (poll/alert)
 
 
 def install_agent(config_path: Path, url: str) -> None:
     """Run the pack's install_alert_agent action against the lab."""
     path = ROOT / "actions" / "install_alert_agent.py"
     spec = importlib.util.spec_from_file_location("iaa", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
     import yaml
     cfg = yaml.safe_load(config_path.read_text())
     ok, out = module.InstallAlertAgent(config=cfg).run(cluster="lab", recipient_url=url)
@@ -46,52 +61,146 @@ def install_agent(config_path: Path, url: str) -> None:
         raise SystemExit(f"install_alert_agent failed: {out['error']}")
 
 
-def trials(lab, cluster, interval: float, count: int, alerts: bool) -> list:
-    """Latencies (s) of `count` hand moves seen by one watcher."""
-    hit, stop, urls = threading.Event(), threading.Event(), []
-    state = {"armed": False, "t0": 0.0, "lat": []}
-    listening = threading.Event()
+def service_node(lab: Any) -> str:
+    """Where web-group's vip runs now."""
+    return lab.summary()["resources"]["vip"][0]
 
-    def on_event(item):
-        kind = item.payload.get("kind")
-        if (state["armed"] and item.trigger.endswith("unexpected_failover")
-                and kind in ("resource_moved", "resource_stopped")):
-            state["lat"].append(time.monotonic() - state["t0"])
-            state["armed"] = False
-            hit.set()
 
-    listen = (consts.ROOT_ADDR, 0) if alerts else None
+class Recorder:
+    """on_event for the watcher: times the first unexpected event after arming."""
+
+    def __init__(self) -> None:
+        self.hit, self.lock = threading.Event(), threading.Lock()
+        self.armed, self.t0, self.last_event = False, 0.0, time.monotonic()
+        self.result: Trial = (0.0, "", "")
+
+    def arm(self) -> None:
+        """Start the clock (right before the fault)."""
+        with self.lock:
+            self.hit.clear()
+            self.t0, self.armed = time.monotonic(), True
+
+    def __call__(self, item: Any) -> None:
+        now = time.monotonic()
+        with self.lock:
+            self.last_event = now
+            if self.armed and item.trigger.endswith("unexpected_failover"):
+                self.result = (now - self.t0, str(item.payload.get("kind")),
+                               str(item.payload.get("source")))
+                self.armed = False
+                self.hit.set()
+
+    def wait_quiet(self, quiet: float, limit: float = 90) -> None:
+        """Until no event was reported for ``quiet`` seconds (recovery noise is over)."""
+        end = time.monotonic() + limit
+        while time.monotonic() < end and time.monotonic() - self.last_event < quiet:
+            time.sleep(0.2)
+
+
+def recover_move(lab: Any, node: str) -> None:
+    """Nothing to undo: the next trial moves it back."""
+    lab.wait_settled(service_node=node)
+
+
+def recover_kill(lab: Any, node: str) -> None:
+    """Clean the failure up (migration-threshold is 3: failures must not add up)."""
+    lab.wait_settled(service_node=node)
+    lab.exec(node, ["crm_resource", "--cleanup", "--resource", "web"])
+    lab.wait_settled(service_node=node)
+
+
+def recover_crash(lab: Any, node: str) -> None:
+    """Boot the node again and wait until it is back in the cluster."""
+    lab.poweron(node)
+    lab.wait_settled(timeout=120)
+
+
+def inject(lab: Any, fault: str, where: str, other: str) -> None:
+    """Inject one fault; ``where`` runs the service, ``other`` is the other node."""
+    if fault == "move":
+        lab.move("web-group", other)
+    elif fault == "kill-service":
+        lab.kill_service(where)
+    else:
+        lab.crash(where)
+
+
+def recover(lab: Any, fault: str, where: str, other: str) -> None:
+    """Undo one fault (see recover_*)."""
+    if fault == "move":
+        recover_move(lab, other)
+    elif fault == "kill-service":
+        recover_kill(lab, where)
+    else:
+        recover_crash(lab, where)
+
+
+def run_trials(lab: Any, rec: Recorder, fault: str, count: int, interval: float) -> List[Trial]:
+    """``count`` trials of one fault under the running watcher."""
+    out: List[Trial] = []
+    for _ in range(count):
+        where = service_node(lab)
+        other = next(n for n in lab.nodes if n != where)
+        # A random phase against the poll cycle: otherwise every trial starts the same
+        # time after the last event (wait_quiet), i.e. at the same point of the cycle.
+        time.sleep(random.uniform(0, interval))
+        rec.arm()
+        inject(lab, fault, where, other)
+        if not rec.hit.wait(60):
+            raise SystemExit(f"{fault}: no unexpected event within 60 s")
+        out.append(rec.result)
+        print(f"  {fault}: {rec.result[0]:.2f} s ({rec.result[1]} via {rec.result[2]})",
+              flush=True)
+        recover(lab, fault, where, other)
+        rec.wait_quiet(interval + 1.5)
+    return out
+
+
+def measure_path(lab: Any, interval: float, count: int, alerts: bool,
+                 faults: List[str]) -> Dict[str, List[Trial]]:
+    """One watcher (with or without the alert agent), every fault ``count`` times."""
+    lab.reset()
+    cluster = load_config_file(lab.state_dir / "config.yaml").cluster("lab")
+    rec, stop, urls, listening = Recorder(), threading.Event(), [], threading.Event()
     thread = threading.Thread(target=watch, daemon=True, kwargs=dict(
-        cluster_config=cluster, interval=interval, on_event=on_event, stop_event=stop,
-        ledger=MemoryLedgerStore(), listen=listen,
+        cluster_config=cluster, interval=interval, on_event=rec, stop_event=stop,
+        ledger=MemoryLedgerStore(), listen=(consts.ROOT_ADDR, 0) if alerts else None,
         on_listening=lambda u: (urls.append(u), listening.set())))
     thread.start()
-    if alerts:
-        listening.wait(10)
-        install_agent(lab.state_dir / "config.yaml", urls[0])
-    time.sleep(interval + 1)
-    where = "server1"
-    for _ in range(count):
-        where = "server2" if where == "server1" else "server1"
-        hit.clear()
-        state["t0"], state["armed"] = time.monotonic(), True
-        lab.move("web-group", where)
-        if not hit.wait(60):
-            raise SystemExit("no unexpected event within 60 s")
-        lab.wait_settled(service_node=where)
-        time.sleep(interval + 1)
-    stop.set()
-    thread.join(15)
-    return state["lat"]
+    try:
+        if alerts:
+            if not listening.wait(10):
+                raise SystemExit("the alert listener did not start")
+            install_agent(lab.state_dir / "config.yaml", urls[0])
+        rec.wait_quiet(interval + 1.5)
+        return {fault: run_trials(lab, rec, fault, count, interval) for fault in faults}
+    finally:
+        stop.set()
+        thread.join(15)
+        if alerts:
+            lab.exec(lab.nodes[0], delete_alert_argv())
 
 
-def write_section(rows: list, interval: float) -> None:
+def write_section(rows: List[Tuple[str, str, List[Trial]]], interval: float) -> None:
     """Create or replace only the bench:detect section."""
     lines = [START, "### Unexpected-failover detection latency (bench/bench_detect.py)", "",
-             f"Lab: 2 nodes, crmsh; fault = hand move of web-group; poll interval {interval} s.",
-             "", "| path | trials | median s | max s |", "|---|---|---|---|"]
-    lines += [f"| {name} | {len(v)} | {statistics.median(v):.2f} | {max(v):.2f} |"
-              for name, v in rows]
+             f"Lab: 2 nodes, crmsh, corosync token 3000 ms, `web` monitor every 5 s; "
+             f"poll interval {interval:g} s (the sensor's default). Latency = injected fault "
+             "-> first unexpected_failover handed to on_event (where the pause is "
+             "requested); the last column counts which event, from which path, came first.",
+             "kill-service and crash include Pacemaker's own detection, which no watcher can "
+             "beat: the failed `web` monitor (every 5 s) and the loss of the node (corosync "
+             "token 3 s + consensus); the alert agent reports from that moment on.", "",
+             "| path | fault | trials | median s | max s | first event (kind via source) |",
+             "|---|---|---|---|---|---|"]
+    for path, fault, values in rows:
+        lat = [v[0] for v in values]
+        kinds: Dict[str, int] = {}
+        for _, kind, source in values:
+            kinds[f"{kind} via {source}"] = kinds.get(f"{kind} via {source}", 0) + 1
+        seen = ", ".join(f"{k} ×{n}" for k, n in sorted(kinds.items()))
+        lines.append(f"| {path} | {fault} | {len(lat)} | {statistics.median(lat):.2f} | "
+                     f"{max(lat):.2f} | {seen} |")
     lines.append(END)
     text = BENCH.read_text() if BENCH.exists() else "# Benchmarks\n"
     section = "\n".join(lines)
@@ -102,19 +211,38 @@ def write_section(rows: list, interval: float) -> None:
 
 
 def main() -> None:
-    """Bring up (or reuse) the lab, measure both paths, write the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    """Bring up (or reuse) the lab, measure both paths, write the table, tear down."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--trials", type=int, default=10)
     parser.add_argument("--interval", type=float, default=5.0)
+    parser.add_argument("--faults", default=",".join(FAULTS))
+    parser.add_argument("--keep", action="store_true", help="leave the lab up")
     args = parser.parse_args()
+    faults = [f for f in args.faults.split(",") if f]
+    if not set(faults) <= set(FAULTS):
+        raise SystemExit(f"--faults: choose from {', '.join(FAULTS)}")
+    agent_existed = Path(AGENT_DIR).exists()
     lab = testing.bring_up(2, "crmsh", False)
-    lab.reset()
-    cluster = load_config_file(lab.state_dir / "config.yaml").cluster("lab")
-    rows = [("polling", trials(lab, cluster, args.interval, args.trials, alerts=False)),
-            ("alert agent", trials(lab, cluster, args.interval, args.trials, alerts=True))]
-    for name, values in rows:
-        print(f"{name}: median {statistics.median(values):.2f} s, max {max(values):.2f} s")
-    write_section(rows, args.interval)
+    rows: List[Tuple[str, str, List[Trial]]] = []
+    try:
+        for path, alerts in (("polling", False), ("alert agent", True)):
+            print(f"{path}:", flush=True)
+            for fault, values in measure_path(lab, args.interval, args.trials, alerts,
+                                              faults).items():
+                rows.append((path, fault, values))
+        for path, fault, values in rows:
+            lat = [v[0] for v in values]
+            print(f"{path:12} {fault:13} n={len(lat)} median {statistics.median(lat):.2f} s"
+                  f"  max {max(lat):.2f} s")
+        write_section(rows, args.interval)
+    finally:
+        if not args.keep:
+            left = lab.down()
+            if left:
+                print(f"lab down left: {left}", file=sys.stderr)
+        if not agent_existed:  # the lab's nodes share /usr/local/lib with this host
+            import shutil
+            shutil.rmtree(AGENT_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":

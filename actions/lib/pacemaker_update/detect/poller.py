@@ -63,6 +63,7 @@ class ClusterPoller:
         self.classifier = Classifier()
         self.recent: Dict[str, Tuple[float, str]] = {}
         self.lock = threading.Lock()
+        self.read_lock = threading.Lock()
         self._transports: Dict[str, Any] = {}
         self.last_node: Optional[str] = None
 
@@ -103,19 +104,23 @@ class ClusterPoller:
     # -- one detection step -----------------------------------------------------
     def poll_once(self, now: Optional[float] = None) -> List[Dispatch]:
         """Read, diff, classify; the triggers to fire (possibly none). Thread-safe."""
-        with self.lock:
+        # The SSH read happens outside ``lock``: an alert must never wait for a poll's
+        # round trip (or its timeout on an unreachable node) before it is judged.
+        with self.read_lock:  # one poll at a time, start to end
             at, started = _now_iso(), time.time() if now is None else now
             try:
                 state = self.read_state()
             except PacemakerUpdateError as exc:
-                return self._unreachable(exc, at)
-            out = self._reachable(at)
-            before, self.previous = self.previous, state
-            since, self.previous_at = self.previous_at, started
-            if before is None:
-                return out
-            events = diff_states(before, state, self.cluster.name, at)
-            return out + self.judge(events, now, since)
+                with self.lock:
+                    return self._unreachable(exc, at)
+            with self.lock:
+                out = self._reachable(at)
+                before, self.previous = self.previous, state
+                since, self.previous_at = self.previous_at, started
+                if before is None:
+                    return out
+                events = diff_states(before, state, self.cluster.name, at)
+                return out + self.judge(events, now, since)
 
     def judge(self, events: List[Event], now: Optional[float] = None,
               since: Optional[float] = None) -> List[Dispatch]:
