@@ -67,7 +67,7 @@ def read_progress(api: St2Api, execution: Dict[str, Any]) -> Dict[str, Any]:
         if task is not None:
             step = ((task.get("context") or {}).get("orquesta") or {}).get("task_name")
             node = (task.get("parameters") or {}).get("node")
-    done = sorted({p.get("node") for p in progress if isinstance(p, dict) and p.get("node")})
+    done = sorted({str(p["node"]) for p in progress if isinstance(p, dict) and p.get("node")})
     return {"execution_id": execution["id"], "status": full.get("status", execution.get(
         "status")), "method": (execution.get("parameters") or {}).get("method"),
         "current_node": node, "current_step": step, "progress": progress,
