@@ -9,6 +9,7 @@ import time
 
 import pytest
 from pacemaker_update import cli
+from pacemaker_update.engine import RunStore
 
 PACK = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "fixtures", "enginepack"))
 
@@ -84,9 +85,11 @@ def test_plan_needs_a_dry_run_parameter_and_watch_needs_a_cluster(tmp_path, caps
 @pytest.mark.slow
 def test_pause_from_another_process_then_resume(tmp_path):
     log = str(tmp_path / "log")
-    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=3")
+    # 5 s per step: the pause command (a new Python process) must land while a still runs,
+    # also on a loaded machine
+    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=5")
     wait_for(log, "start a")
-    run_id = the_run(tmp_path)
+    run_id = RunStore(str(tmp_path)).list_runs(1)[0]["id"]  # in-process: no startup delay
     rc, out, _ = call(tmp_path, "pause", run_id)
     assert rc == 0 and "requested" in out
     proc.communicate(timeout=60)
