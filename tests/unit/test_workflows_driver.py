@@ -128,6 +128,8 @@ class Call:
         """(action, node) or (action,) — the readable sequence tests compare."""
         node = self.params.get("node")
         label = self.name
+        if self.name in ("record_expected_moves", "close_expected_moves"):
+            return (label, self.params["step"])
         if self.name in ("set_node_standby", "set_node_maintenance", "set_cluster_maintenance"):
             label += "(on)" if self.params.get("enabled") else "(off)"
         return (label, node) if node else (label,)
@@ -147,12 +149,19 @@ class Run:
         assert self.output is not None, self.errors
         return self.output["report"]
 
-    def sequence(self, include_core: bool = False) -> List[Tuple[str, ...]]:
-        """Pack actions called, in order (subworkflow calls themselves left out)."""
+    def sequence(
+        self, include_core: bool = False, bookkeeping: bool = False
+    ) -> List[Tuple[str, ...]]:
+        """Pack actions called, in order (subworkflow calls themselves left out).
+
+        The ledger, window and report actions are left out unless `bookkeeping`.
+        """
         return [
             c.brief()
             for c in self.calls
-            if (include_core or c.ref.startswith(PACK + ".")) and not is_workflow(c.ref)
+            if (include_core or c.ref.startswith(PACK + "."))
+            and not is_workflow(c.ref)
+            and (bookkeeping or c.name not in BOOKKEEPING)
         ]
 
 
@@ -172,15 +181,28 @@ def inspect_workflow(text: str) -> Dict[str, Any]:
     return spec.inspect(app_ctx=ST2_CTX, raise_exception=False)
 
 
-def rehearse(name: str, inputs: Dict[str, Any], responder: Responder) -> Run:
-    """Run the workflow action `name` with `inputs` (validated like st2 does) to completion."""
+def rehearse(
+    name: str,
+    inputs: Dict[str, Any],
+    responder: Responder,
+    context: Optional[Dict[str, Any]] = None,
+) -> Run:
+    """Run the workflow action `name` with `inputs` (validated like st2 does) to completion.
+
+    `context` replaces the st2 context (e.g. with source_channel/api_user of a chat request).
+    """
     calls: List[Call] = []
-    status, output, errors = _run(name, inputs, responder, calls, 0)
+    status, output, errors = _run(name, inputs, responder, calls, 0, context)
     return Run(status=status, output=output, calls=calls, errors=errors)
 
 
 def _run(
-    name: str, inputs: Dict[str, Any], responder: Responder, calls: List[Call], depth: int
+    name: str,
+    inputs: Dict[str, Any],
+    responder: Responder,
+    calls: List[Call],
+    depth: int,
+    context: Optional[Dict[str, Any]] = None,
 ) -> Tuple[str, Optional[Dict[str, Any]], List[Any]]:
     full_inputs = check_params(f"{PACK}.{name}", inputs)
     spec = native_specs.WorkflowSpec(workflow_text(name))
@@ -188,7 +210,7 @@ def _run(
     if errors:
         raise DriverError(f"{name} does not inspect cleanly: {errors}")
     conductor = conducting.WorkflowConductor(
-        spec, context=copy.deepcopy(ST2_CTX), inputs=full_inputs
+        spec, context=copy.deepcopy(context or ST2_CTX), inputs=full_inputs
     )
     conductor.request_workflow_status(statuses.RUNNING)
     for _ in range(1000):
@@ -220,7 +242,9 @@ def _run_task(
         check_params(ref, params)
         calls.append(Call(ref, params, depth))
         if is_workflow(ref):
-            status, output, errors = _run(ref.split(".", 1)[1], params, responder, calls, depth + 1)
+            status, output, errors = _run(
+                ref.split(".", 1)[1], params, responder, calls, depth + 1
+            )
             result: Dict[str, Any] = {"output": output}
             if errors and status != statuses.SUCCEEDED:
                 result["errors"] = errors
@@ -234,6 +258,14 @@ def _run_task(
 
 
 # --------------------------------------------------------------------------- fake cluster
+
+# Actions around the steps: expected-moves ledger, maintenance window, report rendering.
+BOOKKEEPING = {
+    "record_expected_moves",
+    "close_expected_moves",
+    "check_maintenance_window",
+    "render_report",
+}
 
 MUTATING = {
     "set_cluster_maintenance",
@@ -264,6 +296,7 @@ class FakeCluster:
         answers: Optional[List[bool]] = None,
         cluster: str = "lab",
         fail_nth: int = 1,
+        window_refuse_at: Optional[int] = None,
     ) -> None:
         self.order = list(order)
         self.primary = primary if primary is not None else order[-1]
@@ -273,6 +306,9 @@ class FakeCluster:
         self.fail_nth = fail_nth
         self.matches = 0
         self.asks: List[Dict[str, Any]] = []
+        self.window_refuse_at = window_refuse_at  # 0-based index of the refused window check
+        self.window_checks: List[Dict[str, Any]] = []
+        self.ledger: Dict[str, Dict[str, Any]] = {}  # open entries, as the real store keeps them
 
     def __call__(self, ref: str, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
         if ref == "core.ask":
@@ -286,6 +322,10 @@ class FakeCluster:
                 "failed": False,
             }
         name = ref.split(".", 1)[1]
+        if name == "check_maintenance_window":
+            return self._window(params)
+        if name == "render_report":
+            return True, render_report_result(params)
         envelope = self._envelope(name, params)
         if self._should_fail(name, params):
             envelope["ok"] = False
@@ -297,7 +337,43 @@ class FakeCluster:
             }
             envelope["state_after"] = {"nodes": {n: "online" for n in self.order}}
             return False, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 1}
+        self._book(name, params, envelope)
         return True, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 0}
+
+    def _book(self, name: str, params: Dict[str, Any], envelope: Dict[str, Any]) -> None:
+        """Keep the ledger like the real store: open on record, closed on close."""
+        entry_id = f"{params.get('run_id')}.{params.get('step')}"
+        if name == "record_expected_moves":
+            assert entry_id not in self.ledger, f"entry {entry_id} recorded twice"
+            self.ledger[entry_id] = dict(params)
+            envelope["data"] = {"entry": dict(params, id=entry_id)}
+        elif name == "close_expected_moves":
+            closed = self.ledger.pop(entry_id, None)
+            envelope["data"] = {"closed": closed, "id": entry_id}
+
+    def _window(self, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
+        """check_maintenance_window: allowed, except the `window_refuse_at`-th check."""
+        refuse = len(self.window_checks) == self.window_refuse_at and params.get("enforce", True)
+        self.window_checks.append(params)
+        nxt = {"start": "2030-01-05T02:00:00+01:00", "end": "2030-01-05T04:00:00+01:00"}
+        data = {
+            "allowed": not refuse,
+            "code": "WINDOW_TOO_SHORT" if refuse else "OK",
+            "message": "the next node step (1800s + 300s margin) does not fit before 04:00"
+            if refuse
+            else "inside the window",
+            "window": None,
+            "next_window": nxt,
+            "enforced": params.get("enforce", True),
+            "pause_requested": False,
+        }
+        envelope = {"ok": not refuse, "cluster": params["cluster"], "data": data,
+                    "warnings": [], "error": None}
+        if refuse:
+            envelope["error"] = {"code": "WINDOW_TOO_SHORT", "message": data["message"],
+                                 "details": data, "hint": "the update pauses at this node boundary"}
+        return not refuse, {"result": envelope, "stdout": "", "stderr": "",
+                            "exit_code": 1 if refuse else 0}
 
     def _should_fail(self, name: str, params: Dict[str, Any]) -> bool:
         if self.fail_at is None:
@@ -359,6 +435,19 @@ class FakeCluster:
             "state_after": None,
             "error": None,
         }
+
+
+def render_report_result(params: Dict[str, Any]) -> Dict[str, Any]:
+    """render_report through the pack's real renderer (chatops.report), st2's result shape."""
+    from pacemaker_update.chatops.report import build_report, render_markdown
+
+    data = {
+        "markdown": render_markdown(params["report"], params.get("execution_id"),
+                                    params.get("max_chars", 3500)),
+        "report": build_report(params["report"]),
+    }
+    return {"result": {"ok": True, "error": None, "data": data},
+            "stdout": "", "stderr": "", "exit_code": 0}
 
 
 # --------------------------------------------------------------------------- driver tests

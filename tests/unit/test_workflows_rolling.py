@@ -8,7 +8,7 @@ step, approvals that stop cleanly, and dry runs that only plan.
 from typing import Any, Dict, List, Tuple
 
 import pytest
-from test_workflows_driver import MUTATING, FakeCluster, rehearse
+from test_workflows_driver import BOOKKEEPING, MUTATING, FakeCluster, rehearse
 
 TWO = ["server2", "server1"]
 THREE = ["server3", "server2", "server1"]
@@ -33,6 +33,9 @@ NODE_STEPS = {
     ],
 }
 METHODS = sorted(NODE_STEPS)
+# Methods already wired to the expected-moves ledger, the maintenance window, render_report
+# and the clean stop on an expired approval (the others still end as before).
+WIRED = {"rolling_standby"}
 
 
 def expected_sequence(
@@ -52,7 +55,9 @@ def expected_sequence(
 
 
 def run(method: str, order: List[str], **kw: Any) -> Any:
-    fake_kw = {k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers") if k in kw}
+    fake_kw = {
+        k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers", "window_refuse_at") if k in kw
+    }
     fake = FakeCluster(order, **fake_kw)
     inputs: Dict[str, Any] = {"cluster": "lab"}
     if "packages" not in kw:
@@ -86,7 +91,11 @@ def test_success_processes_nodes_one_at_a_time_primary_last(method: str, order: 
 
 def test_rolling_standby_parameters_on_two_nodes() -> None:
     r = run("rolling_standby", TWO, packages=["httpd"], wait_timeout=60, update_timeout=900)
-    calls = [(c.name, c.params) for c in r.calls if c.ref.startswith("pacemaker_update.")]
+    calls = [
+        (c.name, c.params)
+        for c in r.calls
+        if c.ref.startswith("pacemaker_update.") and c.name not in BOOKKEEPING
+    ]
     assert calls[0] == ("preflight_check", {"cluster": "lab", "method": "rolling_standby"})
     assert calls[2] == (
         "set_node_standby",
@@ -188,12 +197,21 @@ def test_each_failure_stops_at_once_with_a_report(
     assert failure["code"] == expected_code
     assert failure["hint"] == "look at crm_mon -rfA1 on the node"
     assert failure["state_after"] == {"nodes": {"server2": "online", "server1": "online"}}
-    # Fail fast: the failed action is the last pack action called, then the report line.
-    pack_calls = [c for c in r.calls if c.ref.startswith("pacemaker_update.")]
+    # Fail fast: the failed action is the last step called, then the report line and the
+    # rendered report (Markdown) only.
+    pack_calls = [
+        c for c in r.calls if c.ref.startswith("pacemaker_update.") and c.name not in BOOKKEEPING
+    ]
     assert pack_calls[-1].name == fail_at[0]
-    assert r.calls[-1].ref == "core.echo"
-    assert "FAILED at node" in r.calls[-1].params["message"]
     assert r.report["status"] == "failed"
+    if method in WIRED:
+        assert [c.ref for c in r.calls[-2:]] == ["core.echo", "pacemaker_update.render_report"]
+        assert "FAILED at node" in r.calls[-2].params["message"]
+        assert r.calls[-1].params["report"] == r.report
+        assert r.output["report_markdown"].startswith(f"**{method} on lab: failed**")
+    else:
+        assert r.calls[-1].ref == "core.echo"
+        assert "FAILED at node" in r.calls[-1].params["message"]
     if step in ("preflight", "snapshot"):
         assert failure["next"].startswith("Nothing was changed")
     else:
@@ -242,7 +260,12 @@ def test_denial_stops_cleanly_before_the_node(method: str) -> None:
     assert not [c for c in r.calls if c.params.get("node") == "server1"]
     assert r.sequence()[-1] == ("preflight_check",)  # server2 finished, health gate passed
     assert r.report["failure"] is None
-    assert "approval denied" in r.calls[-1].params["message"]
+    if method in WIRED:
+        assert "approval denied" in r.calls[-2].params["message"]
+        assert r.calls[-1].name == "render_report"
+        assert r.output["report_markdown"].startswith(f"**{method} on lab: denied**")
+    else:
+        assert "approval denied" in r.calls[-1].params["message"]
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -258,20 +281,36 @@ def test_approve_before_failover_asks_once_and_denial_leaves_primary_untouched(m
     assert not [c for c in r.calls if c.params.get("node") == "server1"]
 
 
-@pytest.mark.parametrize("method", METHODS)
-def test_expired_approval_fails_with_report(method: str) -> None:
+@pytest.mark.parametrize("approve,expired_at", [("each_node", 1), ("before_failover", 0)])
+@pytest.mark.parametrize("method", sorted(WIRED))
+def test_expired_approval_stops_cleanly_before_the_node(
+    method: str, approve: str, expired_at: int
+) -> None:
+    """st2 fails the core.ask task when its ttl expires: stop at the boundary, not half-way."""
+    asks: List[Dict[str, Any]] = []
+
     def responder(ref: str, params: Dict[str, Any]) -> Any:
         if ref == "core.ask":
-            return False, {"error": "inquiry expired"}
+            asks.append(params)
+            if len(asks) > expired_at:
+                return False, {"error": "inquiry expired"}
+            return True, dict(params, response={"approved": True})
         return fake(ref, params)
 
     fake = FakeCluster(TWO)
-    r = rehearse(
-        method, {"cluster": "lab", "approve": "each_node", "all_packages": True}, responder
-    )
-    assert r.status == "failed"
-    assert (r.report["failure"]["node"], r.report["failure"]["step"]) == ("server2", "approve_node")
-    assert "inquiry expired" in r.report["failure"]["message"]
+    r = rehearse(method, {"cluster": "lab", "approve": approve, "all_packages": True}, responder)
+    assert r.status == "succeeded", r.errors
+    report = r.report
+    assert report["status"] == "approval_expired" and report["failure"] is None
+    assert report["stopped"]["node"] == "server1"
+    assert "approval expired, nothing was done on server1" in report["warnings"]
+    # nothing at all on server1; server2 finished with its health gate; nothing left open
+    assert not [c for c in r.calls if c.params.get("node") == "server1"]
+    assert r.sequence()[-1] == ("preflight_check",)
+    assert fake.ledger == {}
+    assert report["nodes"]["server2"]["state"] == "online, updated"
+    assert r.calls[-1].name == "render_report"
+    assert "approval expired, nothing was done on server1" in r.output["report_markdown"]
 
 
 @pytest.mark.parametrize("order", [TWO, THREE], ids=["2-nodes", "3-nodes"])
