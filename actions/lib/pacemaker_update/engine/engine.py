@@ -32,7 +32,7 @@ from pacemaker_update.engine.params import mask_values  # noqa: E402
 from pacemaker_update.engine.progress import EventSink, ProgressEvent, ignore_event  # noqa: E402
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
 from pacemaker_update.engine.result import RunResult, compute_timing  # noqa: E402
-from pacemaker_update.engine.store import RunStore  # noqa: E402
+from pacemaker_update.engine.store import RunStore, process_start_time  # noqa: E402
 from pacemaker_update.engine.workflow import load_workflow, make_st2_context  # noqa: E402
 from pacemaker_update.errors import InvalidInputError, RunStateError  # noqa: E402
 
@@ -147,6 +147,10 @@ class Engine:
                 "created_at": time.time(),
                 "started_at": time.time(),
                 "secrets": json.dumps(spec.secrets),
+                # a top-level run is ours from its first row: a pause request arriving
+                # before acquire_run must reach this process, not "pause" it offline
+                "owner_pid": None if parent else os.getpid(),
+                "owner_start": None if parent else process_start_time(os.getpid()),
             }
         )
         conductor.request_workflow_status(statuses.RUNNING)
