@@ -40,9 +40,9 @@ class PacemakerUpdateError(Exception):
         return out
 
     def __str__(self) -> str:
-        text = "[%s] %s" % (self.code, self.message)
+        text = f"[{self.code}] {self.message}"
         if self.hint:
-            text += " -- next: %s" % self.hint
+            text += f" -- next: {self.hint}"
         return text
 
 
