@@ -10,5 +10,6 @@ class StopPacemaker(ClusterAction):
     """data: node, stopped (units), online_nodes, planned (dry run)."""
 
     def execute(self, ctx: ActionContext, node: str = "", stop_corosync: bool = True,
-                **_: Any) -> Dict[str, Any]:
-        return ops.stop_pacemaker(ctx, node, stop_corosync is not False)
+                whole_cluster: bool = False, **_: Any) -> Dict[str, Any]:
+        return ops.stop_pacemaker(ctx, node, stop_corosync is not False,
+                                  whole_cluster=whole_cluster)

@@ -264,6 +264,29 @@ def test_stop_refused_when_no_other_node_is_online(script):
     assert err.value.code == "WOULD_LOSE_QUORUM"
 
 
+def test_whole_cluster_stop_of_the_last_node_is_verified_by_systemctl(script):
+    """Method 1 stops every node on purpose: the last one is not refused, and with no
+    other node running crm_mon its stop is verified on the node itself."""
+    probe(script, "server1").expect("server1", CRM_MON, rc=102, stderr="Connection refused")
+    script.expect_status("server2", "two_node_stopped_node")
+    script.expect("server2", ["systemctl", "stop", "pacemaker"])
+    script.expect("server2", ["systemctl", "stop", "corosync"])
+    script.expect("server2", ["systemctl", "is-active", "pacemaker"], rc=3, stdout="inactive\n")
+    script.expect("server2", ["systemctl", "is-active", "corosync"], rc=3, stdout="inactive\n")
+    data = ops.stop_pacemaker(make_ctx(script), "server2", whole_cluster=True)
+    assert data["stopped"] == ["pacemaker", "corosync"] and data["online_nodes"] == []
+
+
+def test_first_start_after_a_whole_cluster_stop_uses_the_nodes_own_view(script):
+    script.expect("server1", ["systemctl", "start", "corosync"])
+    script.expect("server1", ["systemctl", "start", "pacemaker"])
+    probe(script, "server2").expect("server2", CRM_MON, rc=102, stderr="Connection refused")
+    script.expect_status("server1", "two_node_normal")
+    ctx = make_ctx(script)
+    assert ops.start_pacemaker(ctx, "server1")["started"] == ["corosync", "pacemaker"]
+    assert any("verified by its own crm_mon" in w for w in ctx.warnings)
+
+
 def test_start_pacemaker_waits_for_both_views(script):
     script.expect("server1", ["systemctl", "start", "corosync"])
     script.expect("server1", ["systemctl", "start", "pacemaker"])

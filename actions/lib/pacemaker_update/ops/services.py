@@ -3,13 +3,21 @@
 Stop: ``systemctl stop pacemaker`` (+ ``corosync``) on the node; verified from another
 node's crm_mon (the node is offline, nothing runs there) AND on the node itself
 (``systemctl is-active pacemaker`` no longer answers "active"). Start: corosync then
-pacemaker; verified by another node's crm_mon and the node's own crm_mon.
+pacemaker; verified by another node's crm_mon and the node's own crm_mon. Method 1 stops
+the whole cluster on purpose (``whole_cluster``): the last node's stop and the first node's
+start have no other node to be seen by, so systemctl and the node's own crm_mon decide.
 """
 
 from typing import Any, Dict, List, Optional, Sequence
 
 from ..commands.systemd import systemctl
-from ..errors import ClusterStateError, VerificationError
+from ..errors import (
+    ClusterStateError,
+    CommandFailedError,
+    InvalidInputError,
+    TransportError,
+    VerificationError,
+)
 from ..state import ClusterState
 from .base import (
     CLOCK,
@@ -67,27 +75,43 @@ def _wait_unit(ctx: Any, node: str, unit: str, active: bool, timeout: float) -> 
 
 
 def stop_pacemaker(ctx: Any, node: str, stop_corosync: bool = True,
-                   timeout: Optional[float] = None) -> Dict[str, Any]:
-    """Stop the cluster stack on ``node``; the other nodes keep quorum and the service."""
+                   timeout: Optional[float] = None,
+                   whole_cluster: bool = False) -> Dict[str, Any]:
+    """Stop the cluster stack on ``node``; the other nodes keep quorum and the service.
+
+    ``whole_cluster`` (method 1 only: the whole cluster is stopped on purpose, node after
+    node) lifts the keep-quorum/keep-the-service refusal; the last node's stop is then
+    verified with systemctl alone, as no other node runs crm_mon any more.
+    """
     node, timeout = check_node(ctx, node), check_timeout(timeout)
+    _check_flag(whole_cluster, "whole_cluster")
     wait = timeout or timeout_of(ctx)
-    _, state = read_state(ctx, prefer=_others(ctx, node))
+    read_from, state = read_state(ctx, prefer=_others(ctx, node))
     item = state.node(node)
     if item is not None and item.online is False:
         ctx.warn(f"pacemaker on {node} is already stopped (crm_mon of another node)")
-    else:
+    elif not whole_cluster:
         _check_quorum_after_stop(state, node)
+    others_up = [n.name for n in state.nodes if n.online is True and n.name != node]
     units = ["pacemaker"] + (["corosync"] if stop_corosync else [])
     for unit in units:
         run_change(ctx, node, systemctl("stop", unit), timeout=wait)
     if ctx.dry_run:
         return {"node": node, "stopped": units, "planned": _plan(ctx)}
-    state = poll_until(ctx, lambda s: stopped_problems(s, node), f"{node} offline, no "
-                       "resources on it", wait, exclude=[node])
+    online: List[str] = []
+    if others_up:
+        state = poll_until(ctx, lambda s: stopped_problems(s, node), f"{node} offline, no "
+                           "resources on it", wait, exclude=[node])
+        online = list(state.online_nodes())
     for unit in units:
         _wait_unit(ctx, node, unit, False, wait)
-    return {"node": node, "stopped": units, "planned": [],
-            "online_nodes": list(state.online_nodes())}
+    return {"node": node, "stopped": units, "planned": [], "online_nodes": online}
+
+
+def _check_flag(value: Any, name: str) -> None:
+    if not isinstance(value, bool):
+        raise InvalidInputError(f"{name} must be true or false, got {value!r}",
+                                details={"field": name, "value": repr(value)[:80]})
 
 
 def started_problems(state: ClusterState, node: str) -> List[str]:
@@ -108,9 +132,13 @@ def start_pacemaker(ctx: Any, node: str, timeout: Optional[float] = None) -> Dic
     if ctx.dry_run:
         return {"node": node, "started": ["corosync", "pacemaker"], "planned": _plan(ctx)}
     others = _others(ctx, node)
-    excluded = [node] if others else []
-    poll_until(ctx, lambda s: started_problems(s, node), f"{node} online", wait,
-               exclude=excluded)
+    try:
+        poll_until(ctx, lambda s: started_problems(s, node), f"{node} online", wait,
+                   exclude=[node] if others else [])
+    except (TransportError, CommandFailedError):
+        # no other node runs crm_mon: the first node started after a whole-cluster stop
+        # (method 1) has nobody to be seen by; its own crm_mon (below) decides
+        ctx.warn(f"no other node answers crm_mon: {node} verified by its own crm_mon")
     from .base import _read_state
 
     deadline = CLOCK.now() + wait
