@@ -23,7 +23,7 @@ compat.apply_fixes()
 
 from orquesta import conducting, statuses  # type: ignore  # noqa: E402
 
-from pacemaker_update.engine import inquiry  # noqa: E402
+from pacemaker_update.engine import clusterlock, inquiry  # noqa: E402
 from pacemaker_update.engine.actions import ActionService  # noqa: E402
 from pacemaker_update.engine.control import FINAL, request_run  # noqa: E402
 from pacemaker_update.engine.driver import RunDriver  # noqa: E402
@@ -135,24 +135,27 @@ class Engine:
         st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
         wf_spec = load_workflow(self.registry, spec, st2_ctx)
         conductor = conducting.WorkflowConductor(wf_spec, context=st2_ctx, inputs=values)
-        store.create_run(
-            {
-                "id": run_id,
-                "parent_id": parent,
-                "root_id": root,
-                "workflow": spec.ref,
-                "params": mask_values(values, spec.secrets),
-                "status": statuses.REQUESTED,
-                "requester": self.user,
-                "created_at": time.time(),
-                "started_at": time.time(),
-                "secrets": json.dumps(spec.secrets),
-                # a top-level run is ours from its first row: a pause request arriving
-                # before acquire_run must reach this process, not "pause" it offline
-                "owner_pid": None if parent else os.getpid(),
-                "owner_start": None if parent else process_start_time(os.getpid()),
-            }
-        )
+        row = {
+            "id": run_id,
+            "parent_id": parent,
+            "root_id": root,
+            "workflow": spec.ref,
+            "params": mask_values(values, spec.secrets),
+            "status": statuses.REQUESTED,
+            "requester": self.user,
+            "created_at": time.time(),
+            "started_at": time.time(),
+            "secrets": json.dumps(spec.secrets),
+            # a top-level run is ours from its first row: a pause request arriving
+            # before acquire_run must reach this process, not "pause" it offline
+            "owner_pid": None if parent else os.getpid(),
+            "owner_start": None if parent else process_start_time(os.getpid()),
+        }
+        cluster = None if parent else clusterlock.cluster_of(spec.parameters, values)
+        if cluster is None:
+            store.create_run(row)
+        else:  # one update per cluster: CLUSTER_BUSY while another holds it
+            clusterlock.create_run_exclusive(store, row, cluster)
         conductor.request_workflow_status(statuses.RUNNING)
         return conductor
 
