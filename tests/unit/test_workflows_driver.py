@@ -10,6 +10,7 @@ The tests at the bottom check the driver itself refuses what StackStorm would re
 """
 
 import copy
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +22,7 @@ from pacemaker_update.engine import compat
 
 compat.apply_fixes()
 
+import orquesta  # noqa: E402
 from orquesta import conducting, events, statuses  # noqa: E402
 from orquesta.specs import native as native_specs  # noqa: E402
 
@@ -49,12 +51,17 @@ class DriverError(AssertionError):
     """A workflow did something StackStorm would refuse (bad parameter, unknown action)."""
 
 
+_METADATA: Dict[str, Dict[str, Any]] = {}
+
+
 def load_metadata(name: str) -> Dict[str, Any]:
-    """The committed metadata of one pack action (actions/<name>.yaml)."""
-    path = ACTIONS / f"{name}.yaml"
-    if not path.exists():
-        raise DriverError(f"unknown action {PACK}.{name}")
-    return yaml.safe_load(path.read_text())
+    """The committed metadata of one pack action (actions/<name>.yaml), read once."""
+    if name not in _METADATA:
+        path = ACTIONS / f"{name}.yaml"
+        if not path.exists():
+            raise DriverError(f"unknown action {PACK}.{name}")
+        _METADATA[name] = yaml.safe_load(path.read_text())
+    return _METADATA[name]
 
 
 def check_params(ref: str, params: Dict[str, Any]) -> Dict[str, Any]:
@@ -175,10 +182,25 @@ def is_workflow(ref: str) -> bool:
     return load_metadata(name).get("runner_type") == "orquesta"
 
 
+# (sha256 of the workflow text, orquesta version) -> (spec, inspection errors). Inspecting
+# the big workflows costs seconds per run under orquesta 1.2.0 and its answer depends only
+# on the exact text (and the st2 context's keys, the same for every rehearsal).
+_SPECS: Dict[Tuple[str, str], Tuple[Any, Dict[str, Any]]] = {}
+ORQUESTA_VERSION = getattr(orquesta, "__version__", "unknown")
+
+
+def inspected_spec(text: str) -> Tuple[Any, Dict[str, Any]]:
+    """The WorkflowSpec of `text` and its inspection errors, inspected once per process."""
+    key = (hashlib.sha256(text.encode()).hexdigest(), ORQUESTA_VERSION)
+    if key not in _SPECS:
+        spec = native_specs.WorkflowSpec(text)
+        _SPECS[key] = (spec, spec.inspect(app_ctx=ST2_CTX, raise_exception=False))
+    return _SPECS[key]
+
+
 def inspect_workflow(text: str) -> Dict[str, Any]:
     """Errors orquesta's inspection finds (empty dict = clean)."""
-    spec = native_specs.WorkflowSpec(text)
-    return spec.inspect(app_ctx=ST2_CTX, raise_exception=False)
+    return inspected_spec(text)[1]
 
 
 def rehearse(
@@ -205,8 +227,7 @@ def _run(
     context: Optional[Dict[str, Any]] = None,
 ) -> Tuple[str, Optional[Dict[str, Any]], List[Any]]:
     full_inputs = check_params(f"{PACK}.{name}", inputs)
-    spec = native_specs.WorkflowSpec(workflow_text(name))
-    errors = spec.inspect(app_ctx=ST2_CTX, raise_exception=False)
+    spec, errors = inspected_spec(workflow_text(name))
     if errors:
         raise DriverError(f"{name} does not inspect cleanly: {errors}")
     conductor = conducting.WorkflowConductor(

@@ -33,9 +33,15 @@ NODE_STEPS = {
     ],
 }
 METHODS = sorted(NODE_STEPS)
-# Methods already wired to the expected-moves ledger, the maintenance window, render_report
-# and the clean stop on an expired approval (the others still end as before).
-WIRED = {"rolling_standby"}
+# Methods wired to the expected-moves ledger, the maintenance window, render_report and the
+# clean stop on an expired approval.
+WIRED = {"rolling_standby", "rolling_stack_update", "rolling_node_maintenance"}
+# The method name the report (and its Markdown title) carries.
+REPORT_NAME = {
+    "rolling_node_maintenance": "node_maintenance",
+    "rolling_standby": "rolling_standby",
+    "rolling_stack_update": "stack_update",
+}
 
 
 def expected_sequence(
@@ -208,7 +214,7 @@ def test_each_failure_stops_at_once_with_a_report(
         assert [c.ref for c in r.calls[-2:]] == ["core.echo", "pacemaker_update.render_report"]
         assert "FAILED at node" in r.calls[-2].params["message"]
         assert r.calls[-1].params["report"] == r.report
-        assert r.output["report_markdown"].startswith(f"**{method} on lab: failed**")
+        assert r.output["report_markdown"].startswith(f"**{REPORT_NAME[method]} on lab: failed**")
     else:
         assert r.calls[-1].ref == "core.echo"
         assert "FAILED at node" in r.calls[-1].params["message"]
@@ -263,7 +269,9 @@ def test_denial_stops_cleanly_before_the_node(method: str) -> None:
     if method in WIRED:
         assert "approval denied" in r.calls[-2].params["message"]
         assert r.calls[-1].name == "render_report"
-        assert r.output["report_markdown"].startswith(f"**{method} on lab: denied**")
+        assert r.output["report_markdown"].startswith(
+            f"**{REPORT_NAME[method]} on lab: denied**"
+        )
     else:
         assert "approval denied" in r.calls[-1].params["message"]
 
