@@ -1,0 +1,73 @@
+"""The deliberate whole-cluster stop of method 1 (stop_pacemaker whole_cluster=true).
+
+It lifts only the keep-quorum / keep-the-service refusal: the node is still verified
+stopped, and the flag itself is checked before any command runs. Scripted transport double
+on real crm_mon fixtures, as in test_ops.py.
+"""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from helpers.fake_transport import CRM_MON, CommandScript, FakeClock, make_ctx  # noqa: E402
+from pacemaker_update import ops  # noqa: E402
+from pacemaker_update.errors import InvalidInputError, VerificationError  # noqa: E402
+from pacemaker_update.ops import base  # noqa: E402
+
+PCS_PROBE = [(["pcs", "--version"], "0.11.5\n"),
+             (["crm_mon", "--version"], "Pacemaker 2.1.5\nWritten by Andrew Beekhof\n")]
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    fake = FakeClock()
+    monkeypatch.setattr(base, "CLOCK", fake)
+    monkeypatch.setattr(sys.modules["pacemaker_update.ops.services"], "CLOCK", fake)
+    ops.forget_probes()
+    yield fake
+    ops.forget_probes()
+
+
+@pytest.fixture
+def script():
+    s = CommandScript()
+    yield s
+    s.assert_done()
+
+
+def last_node_view(script):
+    """server1 already stopped (its crm_mon refuses), server2's view: server1 offline."""
+    for argv, out in PCS_PROBE:
+        script.expect("server1", argv, stdout=out)
+    script.expect("server1", CRM_MON, rc=102, stderr="Connection refused")
+    script.expect_status("server2", "two_node_stopped_node")
+
+
+def test_whole_cluster_stop_still_fails_when_the_node_does_not_stop(script):
+    """No quorum refusal, but a pacemaker that stays active is a failure, not a success."""
+    last_node_view(script)
+    script.expect("server2", ["systemctl", "stop", "pacemaker"])
+    # wait_timeout 1 s, polled every 0.5 s: three checks, pacemaker still active each time
+    for _ in range(3):
+        script.expect("server2", ["systemctl", "is-active", "pacemaker"], stdout="active\n")
+    with pytest.raises(VerificationError) as err:
+        ops.stop_pacemaker(make_ctx(script), "server2", stop_corosync=False, timeout=1,
+                           whole_cluster=True)
+    assert "pacemaker on server2 is not stopped" in err.value.message
+    assert err.value.details["expected_active"] is False
+
+
+def test_whole_cluster_dry_run_plans_the_last_stop_instead_of_refusing_it(script):
+    last_node_view(script)
+    ctx = make_ctx(script, dry_run=True)
+    data = ops.stop_pacemaker(ctx, "server2", whole_cluster=True)
+    assert [p["argv"] for p in data["planned"]] == [["systemctl", "stop", "pacemaker"],
+                                                   ["systemctl", "stop", "corosync"]]
+
+
+def test_whole_cluster_must_be_a_boolean_before_anything_runs(script):
+    with pytest.raises(InvalidInputError, match="whole_cluster must be true or false"):
+        ops.stop_pacemaker(make_ctx(script), "server2", whole_cluster="yes")
