@@ -119,7 +119,8 @@ class Engine:
             )
         values = spec.validate(params, self.config)
         load_workflow(
-            self.registry, spec, make_st2_context("check", spec, self.user, self.registry.pack_ref)
+            self.registry, spec, make_st2_context("check", spec, self.user, self.registry.pack_ref),
+            cache_dir=self.state_dir,
         )
         return spec, values
 
@@ -133,7 +134,7 @@ class Engine:
         root: str,
     ) -> Any:
         st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
-        wf_spec = load_workflow(self.registry, spec, st2_ctx)
+        wf_spec = load_workflow(self.registry, spec, st2_ctx, cache_dir=self.state_dir)
         conductor = conducting.WorkflowConductor(wf_spec, context=st2_ctx, inputs=values)
         row = {
             "id": run_id,

@@ -4,14 +4,25 @@
 st2 adds (every literal action reference exists and is runnable here, literal
 inputs carry the required parameters and no unknown ones), recursively for
 subworkflows, so a broken workflow is refused before anything runs.
+
+orquesta's inspection costs seconds on the big workflows (1.2.0), and its answer depends
+only on the workflow text, the orquesta version and the keys of the st2 context: it is
+cached per process and, when a cache directory is given (the engine's state dir), on disk
+under ``inspected/<sha256>.json``, so ``pacemaker-update run`` does not re-inspect an
+unchanged workflow every run. A changed file has another key and is inspected again.
 """
 
+import hashlib
+import json
+import os
+import tempfile
 from typing import Any, Dict, List, Optional, Set
 
 from pacemaker_update.engine import compat
 
 compat.apply_fixes()
 
+import orquesta  # type: ignore  # noqa: E402
 from orquesta.expressions import base as expr_base  # type: ignore  # noqa: E402
 from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
 
@@ -75,20 +86,78 @@ def _check_tasks(wf_spec: Any, registry: ActionRegistry) -> List[str]:
     return errors
 
 
+_INSPECTED: Dict[str, List[str]] = {}
+
+
+def inspection_key(text: str, st2_ctx: Dict[str, Any]) -> str:
+    """sha256 of the orquesta version, the context's key structure and the exact text."""
+    shape = {k: sorted(v) if isinstance(v, dict) else None for k, v in st2_ctx.items()}
+    head = json.dumps([getattr(orquesta, "__version__", "?"), shape], sort_keys=True)
+    return hashlib.sha256((head + "\0" + text).encode("utf-8")).hexdigest()
+
+
+def _read_cached(path: str, key: str) -> Optional[List[str]]:
+    try:
+        with open(path) as handle:
+            data = json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("key") != key:
+        return None
+    problems = data.get("problems")
+    return problems if isinstance(problems, list) else None
+
+
+def _write_cached(cache_dir: str, path: str, key: str, problems: List[str]) -> None:
+    try:
+        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps({"key": key, "problems": problems}))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next run an inspection
+
+
+def inspect_text(
+    wf_spec: Any, text: str, st2_ctx: Dict[str, Any], cache_dir: Optional[str] = None
+) -> List[str]:
+    """orquesta's inspection problems of ``text`` (as "category: message"), cached by key."""
+    key = inspection_key(text, st2_ctx)
+    if key in _INSPECTED:
+        return list(_INSPECTED[key])
+    folder = os.path.join(cache_dir, "inspected") if cache_dir else None
+    path = os.path.join(folder, key + ".json") if folder else None
+    problems = _read_cached(path, key) if path else None
+    if problems is None:
+        result = wf_spec.inspect(app_ctx=st2_ctx, raise_exception=False)
+        problems = [
+            "{}: {}".format(cat, e.get("message"))
+            for cat, entries in result.items()
+            for e in entries
+        ]
+        if folder and path:
+            _write_cached(folder, path, key, problems)
+    _INSPECTED[key] = list(problems)
+    return problems
+
+
 def load_workflow(
     registry: ActionRegistry,
     spec: ActionSpec,
     st2_ctx: Dict[str, Any],
     seen: Optional[Set[str]] = None,
+    cache_dir: Optional[str] = None,
 ) -> Any:
-    """A WorkflowSpec inspected like st2 does; ``InvalidInputError`` listing every problem."""
+    """A WorkflowSpec inspected like st2 does; ``InvalidInputError`` listing every problem.
+
+    ``cache_dir`` (the engine's state dir) keeps inspection answers across runs.
+    """
     seen = set() if seen is None else seen
     seen.add(spec.ref)
-    wf_spec = WorkflowSpec(read_workflow_text(registry, spec))
-    result = wf_spec.inspect(app_ctx=st2_ctx, raise_exception=False)
-    problems = [
-        "{}: {}".format(cat, e.get("message")) for cat, entries in result.items() for e in entries
-    ]
+    text = read_workflow_text(registry, spec)
+    wf_spec = WorkflowSpec(text)
+    problems = inspect_text(wf_spec, text, st2_ctx, cache_dir)
     problems += _check_tasks(wf_spec, registry)
     for task in wf_spec.tasks.values():
         ref = getattr(task, "action", None)
@@ -100,7 +169,7 @@ def load_workflow(
             continue
         if child.runner_type == "orquesta" and child.ref not in seen:
             try:
-                load_workflow(registry, child, st2_ctx, seen)
+                load_workflow(registry, child, st2_ctx, seen, cache_dir)
             except InvalidInputError as exc:
                 problems.append(f"subworkflow {child.ref}: {exc.message}")
     if problems:
