@@ -281,8 +281,8 @@ def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) 
 
 
 # -- the document --------------------------------------------------------------------
-def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.Namespace
-                  ) -> None:
+def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.Namespace,
+                  broken: dict[str, str]) -> None:
     """Create or replace only the rel:crash section of docs/RELIABILITY.md."""
     lines = [START, "## Crash anywhere (bench/reliability_campaign.py)", "",
              "The runner (`pacemaker-update run update_cluster`, watcher on, 2 nodes, crmsh, "
@@ -310,6 +310,9 @@ def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.N
         lines.append(f"| {METHOD_NO[method]} {method} | {planned[method]} | {len(tried)} | "
                      f"{len(ok)} | {len(tried) - len(ok)} | {len(mine) - len(tried)} | "
                      f"{standby} / {maint} / {mmode} |")
+    for method, why in broken.items():
+        lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | reference run did "
+                     f"not succeed, nothing injected: {why.replace('|', '/')[:300]} |")
     failed = [t for t in trials if t.outcome == "FAILED"]
     lines += ["", f"Failures ({len(failed)}):" if failed else "No failures."]
     for t in failed:
@@ -349,10 +352,17 @@ def main() -> int:
     params = {"failback": "none"}
     trials: list[Trial] = []
     planned: dict[str, int] = {}
+    broken: dict[str, str] = {}
     deadline = time.monotonic() + args.budget_minutes * 60 if args.budget_minutes else None
     try:
         for method in methods:
-            points = reference_points(lab, method, params, args.mid_threshold)
+            try:
+                points = reference_points(lab, method, params, args.mid_threshold)
+            except RuntimeError as exc:  # nothing to inject into: say so in the doc
+                print(f"[crash] {method}: {exc}", flush=True)
+                broken[method] = str(exc).replace("\n", " ")[:400]
+                write_section(trials, planned, args, broken)
+                continue
             planned[method] = len(points)
             chosen = points[::max(args.stride, 1)]
             if args.max_points:
@@ -369,14 +379,14 @@ def main() -> int:
                 if args.out:
                     with open(args.out, "a") as handle:
                         handle.write(json.dumps(asdict(trial)) + "\n")
-            write_section(trials, planned, args)
+            write_section(trials, planned, args, broken)
     finally:
         if not args.keep:
             lab.down()
     failed = [t for t in trials if t.outcome == "FAILED"]
     print(f"[crash] tried {len([t for t in trials if t.outcome != 'missed'])}, "
           f"failed {len(failed)}")
-    return 1 if failed else 0
+    return 1 if failed or broken else 0
 
 
 if __name__ == "__main__":

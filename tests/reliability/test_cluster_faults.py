@@ -1,0 +1,212 @@
+"""Cluster faults in the middle of a real update (lab, 2 nodes, crmsh, method 4 rolling_standby,
+`pacemaker-update run update_cluster` as a subprocess with its failover watcher, as a user
+runs it). The fault is injected when the run store and crm_mon say the update reached the
+right point:
+
+- the primary crashes while the secondary is in standby;
+- the network to the secondary drops while its package update runs;
+- the package update fails (lab fail-next-update);
+- the service dies on the freshly updated node right after the failover to it;
+- the DC changes (pacemaker-controld of the DC killed: a new election) mid-update.
+
+Each must end with the run paused or failed (a DC change may also end succeeded) and:
+- never two nodes out of service by the pack's doing (crm_mon polled all along: never two
+  nodes in standby/maintenance at once, the pack never takes out a node after a fault);
+- never maintenance-mode left on (this method never sets it);
+- a report that says where every node is (consistent with crm_mon: a node crm_mon shows in
+  standby is reported in standby) and what to do next (resume/rollback command).
+A failure of one of these is a safety bug: the assertion message says which property.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
+from e2e_support import CLI, CrmWatch, cli_argv, end_state, root_run_id, task_rows  # noqa: E402
+
+pytestmark = [pytest.mark.lab]
+
+METHOD = "rolling_standby"
+# short timeouts: a fault must end the run in seconds, not after the 540 s default
+PARAMS = {"failback": "none", "wait_timeout": 45, "update_timeout": 30, "settle_timeout": 45}
+
+
+@pytest.fixture
+def lab(lab_factory: Any) -> Any:
+    handle = lab_factory(2, "crmsh", False)
+    handle.reset()
+    return handle
+
+
+def start(lab: Any, state_dir: Path) -> subprocess.Popen[str]:
+    """The update in the background (stdout: its JSON document, stderr: progress)."""
+    argv = cli_argv(lab, state_dir, METHOD, ["httpd"], **PARAMS)
+    return subprocess.Popen(argv, stdout=open(state_dir / "out.json", "w"),  # noqa: SIM115
+                            stderr=open(state_dir / "err.log", "w"), text=True)  # noqa: SIM115
+
+
+def wait_task(state_dir: Path, proc: Any, task: str, status: str | None = None,
+              occurrence: int = 1, timeout: float = 240) -> None:
+    """Until the `occurrence`-th `task` row exists (and has `status`, when given)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        rows = [r for r in task_rows(state_dir) if r["task_id"] == task]
+        if len(rows) >= occurrence and status in (None, rows[occurrence - 1]["status"]):
+            return
+        assert proc.poll() is None, f"the run ended before {task} ({status})"
+        time.sleep(0.03)
+    raise AssertionError(f"{task} never reached {status} in {timeout} s")
+
+
+def finish(proc: Any, state_dir: Path, timeout: float = 300) -> dict[str, Any]:
+    """The run's JSON document once it rests."""
+    proc.wait(timeout=timeout)
+    text = (state_dir / "out.json").read_text()
+    assert text.strip(), (state_dir / "err.log").read_text()[-3000:]
+    doc: dict[str, Any] = json.loads(text)
+    doc["_rc"] = proc.returncode
+    return doc
+
+
+def show(lab: Any, state_dir: Path, run_id: str) -> dict[str, Any]:
+    """`pacemaker-update show RUN --json`."""
+    res = subprocess.run([str(CLI), "show", run_id, "--state-dir", str(state_dir), "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    return dict(json.loads(res.stdout))
+
+
+def node_states(doc: dict[str, Any]) -> dict[str, str]:
+    """Where the run says every node is: report.nodes[*].state (failed/finished runs) or the
+    failure's node_states."""
+    report = (doc.get("output") or {}).get("report") or {}
+    states = {n: str(v.get("state")) for n, v in (report.get("nodes") or {}).items()
+              if isinstance(v, dict) and v.get("state") is not None}
+    failure = report.get("failure") or {}
+    for n, s in (failure.get("node_states") or {}).items():
+        states.setdefault(n, str(s))
+    return states
+
+
+def out_of_service(sample: dict[str, Any]) -> list[str]:
+    """Nodes the pack took out in one crm_mon sample (standby or node maintenance)."""
+    return sorted(n for n, a in sample["nodes"].items()
+                  if a.get("standby") == "true" or a.get("maintenance") == "true")
+
+
+def assert_safe_end(lab: Any, doc: dict[str, Any], watch: CrmWatch, state_dir: Path,
+                    allowed: tuple[str, ...] = ("paused", "failed")) -> dict[str, Any]:
+    """The properties every fault scenario must keep; returns crm_mon's digest at the end."""
+    status = doc.get("status")
+    assert status in allowed, f"run ended {status}, want one of {allowed}: {json.dumps(doc)[:2000]}"
+    two = [(ts, out_of_service(s)) for ts, s in watch.samples if len(out_of_service(s)) > 1]
+    assert not two, f"SAFETY: two nodes out of service at once: {two[:3]}"
+    assert not watch.maintenance_mode_seen(), "SAFETY: maintenance-mode was switched on"
+    now = lab.summary()
+    assert not now["maintenance_mode"], "SAFETY: maintenance-mode left on"
+    if status == "succeeded":
+        return now
+    states = node_states(doc)
+    text = json.dumps(doc)
+    if status == "paused":
+        states = states or node_states(show(lab, state_dir, doc["run_id"]))
+        assert f"resume {doc['run_id']}" in text or "resume" in (state_dir / "err.log").read_text()
+    else:
+        next_step = ((doc.get("output") or {}).get("report") or {}).get("failure", {}).get("next")
+        assert next_step, f"the failure report says nothing to do next: {text[:1500]}"
+    missing = [n for n in lab.nodes if n not in states]
+    assert not missing, (f"SAFETY: the {status} run does not say where {missing} are "
+                         f"(crm_mon: {now['nodes']}); run said: {text[:1500]}")
+    for node, attrs in now["nodes"].items():
+        if attrs.get("standby") == "true":
+            assert "standby" in states[node], (
+                f"SAFETY: {node} is in standby but the report says {states[node]!r}")
+    return now
+
+
+def test_primary_crashes_while_the_secondary_is_in_standby(lab: Any, tmp_path: Path) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    secondary = [n for n in lab.nodes if n != primary][0]
+    with CrmWatch(lab) as watch:
+        proc = start(lab, tmp_path)
+        wait_task(tmp_path, proc, "standby", "succeeded")
+        assert lab.summary()["nodes"][secondary]["standby"] == "true"
+        lab.crash(primary)
+        doc = finish(proc, tmp_path)
+    try:
+        now = assert_safe_end(lab, doc, watch, tmp_path)
+        assert now["nodes"][primary].get("online") != "true"
+        # nothing after the crash: the primary was never taken out nor updated by the pack
+        assert primary not in watch.seen("standby")
+        assert not [t for t in lab.package_log(primary) if t["ok"] and t["changed"]]
+    finally:
+        lab.poweron(primary)
+
+
+def test_network_to_the_secondary_drops_during_its_package_update(lab: Any,
+                                                                   tmp_path: Path) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    secondary = [n for n in lab.nodes if n != primary][0]
+    with CrmWatch(lab) as watch:
+        proc = start(lab, tmp_path)
+        wait_task(tmp_path, proc, "update")
+        lab.netcut(secondary)
+        try:
+            doc = finish(proc, tmp_path)
+        finally:
+            lab.netrestore(secondary)
+    now = assert_safe_end(lab, doc, watch, tmp_path)
+    # the service never left the primary and the primary was never touched
+    assert now["resources"]["web"] == [primary]
+    assert primary not in watch.seen("standby")
+    assert not [t for t in lab.package_log(primary) if t["changed"]]
+
+
+def test_package_update_fails(lab: Any, tmp_path: Path) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    secondary = [n for n in lab.nodes if n != primary][0]
+    lab.fail_next_update(secondary)
+    with CrmWatch(lab) as watch:
+        proc = start(lab, tmp_path)
+        doc = finish(proc, tmp_path)
+    now = assert_safe_end(lab, doc, watch, tmp_path, allowed=("failed",))
+    failure = doc["output"]["report"]["failure"]
+    assert failure["node"] == secondary and "update" in failure["step"], failure
+    assert lab.package_db(secondary)["httpd"].startswith("2.4.57")
+    assert now["resources"]["web"] == [primary]
+    assert primary not in watch.seen("standby")
+
+
+def test_service_dies_on_the_updated_node_after_failover(lab: Any, tmp_path: Path) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    secondary = [n for n in lab.nodes if n != primary][0]
+    with CrmWatch(lab) as watch:
+        proc = start(lab, tmp_path)
+        wait_task(tmp_path, proc, "failover", "succeeded")
+        assert lab.summary()["resources"]["web"] == [secondary]
+        lab.kill_service(secondary)
+        doc = finish(proc, tmp_path)
+    assert_safe_end(lab, doc, watch, tmp_path)
+    run_id = root_run_id(tmp_path)
+    assert run_id == doc["run_id"]
+
+
+def test_dc_changes_mid_update(lab: Any, tmp_path: Path) -> None:
+    dc = lab.summary()["dc"]
+    with CrmWatch(lab) as watch:
+        proc = start(lab, tmp_path)
+        wait_task(tmp_path, proc, "standby", "succeeded")
+        res = lab.exec(dc, ["pkill", "-KILL", "-x", "pacemaker-contr"])
+        assert res.returncode == 0, res.stderr
+        doc = finish(proc, tmp_path)
+    now = assert_safe_end(lab, doc, watch, tmp_path, allowed=("paused", "failed", "succeeded"))
+    if doc["status"] == "succeeded":
+        assert end_state(lab).problems == []
+    print(f"\n[faults] DC {dc} -> {now.get('dc')}; run {doc['status']}")

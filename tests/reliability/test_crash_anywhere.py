@@ -1,0 +1,103 @@
+"""Crash anywhere, the representative points (the whole campaign is
+bench/reliability_campaign.py): the runner of a real update on the lab is SIGKILLed with its
+process group, `pacemaker-update resume RUN` in a new process must finish the update and leave
+the cluster healthy, every package updated and changed exactly once per node.
+
+- method 4 (rolling_standby) killed while the secondary is in standby (mid `standby`, after
+  crm_mon shows it);
+- method 4 killed while updating the primary (its `update`, the second one, has started);
+- method 2 (cluster_maintenance) killed while maintenance-mode is on (crm_mon shows it).
+The kill must really land mid-update: the test checks crm_mon at the moment of the kill.
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+for extra in (ROOT / "bench", ROOT / "tests" / "lab"):
+    if str(extra) not in sys.path:
+        sys.path.insert(0, str(extra))
+
+import reliability_campaign as rc  # noqa: E402
+from e2e_support import root_run_id  # noqa: E402
+
+pytestmark = [pytest.mark.lab, pytest.mark.slow]
+PARAMS = {"failback": "none"}
+
+
+@pytest.fixture
+def lab(lab_factory: Any) -> Any:
+    handle = lab_factory(2, "crmsh", False)
+    handle.reset()
+    return handle
+
+
+def kill_when(lab: Any, state_dir: Path, method: str, point: rc.Point, check: Any) -> str:
+    """Start the update, kill it at `point` once crm_mon satisfies `check`; the run id."""
+    proc = rc.start_update(lab, state_dir, method, **PARAMS)
+    try:
+        row = rc.wait_point(state_dir, proc, point)
+        assert row is not None, f"the run ended before {point.label}"
+        deadline = time.monotonic() + 60
+        while not check(lab.summary()):
+            assert time.monotonic() < deadline, f"crm_mon never showed the state at {point}"
+            assert proc.poll() is None, "the run ended before the cluster state was reached"
+            time.sleep(0.05)
+    finally:
+        rc.kill_runner(proc)
+    run_id = root_run_id(state_dir)
+    assert run_id, "the killed run left no record"
+    return run_id
+
+
+def resume_and_check(lab: Any, state_dir: Path, method: str, run_id: str,
+                     before: dict[str, dict[str, str]]) -> None:
+    """resume finishes: rc 0, report succeeded, healthy, packages new and changed once."""
+    resumed = rc.resume_run(lab, state_dir, run_id)
+    assert resumed.rc == 0, resumed.explain()
+    assert resumed.report.get("status") == "succeeded", resumed.explain()
+    problems = rc.healthy_problems(lab, method, before)
+    assert problems == [], problems
+
+
+def test_method4_killed_while_the_secondary_is_in_standby(lab: Any) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    secondary = [n for n in lab.nodes if n != primary][0]
+    before = {n: lab.package_db(n) for n in lab.nodes}
+    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
+        state_dir = Path(tmp)
+        run_id = kill_when(lab, state_dir, "rolling_standby", rc.Point(
+            "rolling_standby", "standby", 1),
+            lambda s: s["nodes"][secondary].get("standby") == "true")
+        assert lab.summary()["nodes"][secondary]["standby"] == "true"
+        resume_and_check(lab, state_dir, "rolling_standby", run_id, before)
+
+
+def test_method4_killed_while_updating_the_primary(lab: Any) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    before = {n: lab.package_db(n) for n in lab.nodes}
+    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
+        state_dir = Path(tmp)
+        run_id = kill_when(lab, state_dir, "rolling_standby",
+                           rc.Point("rolling_standby", "update", 2),
+                           lambda s: s["nodes"][primary].get("standby") == "true")
+        at_kill = rc.cluster_digest(lab)
+        assert at_kill["standby"] == [primary], at_kill
+        resume_and_check(lab, state_dir, "rolling_standby", run_id, before)
+
+
+def test_method2_killed_while_maintenance_mode_is_on(lab: Any) -> None:
+    before = {n: lab.package_db(n) for n in lab.nodes}
+    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
+        state_dir = Path(tmp)
+        run_id = kill_when(lab, state_dir, "cluster_maintenance",
+                           rc.Point("rolling_cluster_maintenance", "update", 1),
+                           lambda s: s["maintenance_mode"])
+        assert lab.summary()["maintenance_mode"] is True
+        resume_and_check(lab, state_dir, "cluster_maintenance", run_id, before)
