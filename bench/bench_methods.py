@@ -62,15 +62,27 @@ def load() -> float:
 
 
 def probed(lab: LabCluster, fn: Any, probe_out: Path) -> tuple[Any, dict[str, Any]]:
-    """Run fn() with the VIP probe running MARGIN s before and after; (result, summary)."""
+    """Run fn() with the VIP probe running from MARGIN s before to MARGIN s after; the
+    summary counts the requests from fn's start to MARGIN after its end (a request that
+    failed before anything was typed is the lab's, not the procedure's)."""
+    probe_out.unlink(missing_ok=True)
     probe = lab.probe(interval=0.05, timeout=0.5, out=probe_out).start()
     try:
         time.sleep(MARGIN)
+        start = time.time()
         result = fn()
+        end = time.time()
         time.sleep(MARGIN)
     finally:
-        summary = probe.stop()
-    return result, summary
+        probe.stop()
+    return result, window_summary(probe_out, start, end)
+
+
+def window_summary(path: Path, start: float, end: float) -> dict[str, Any]:
+    """Probe summary of the requests sent in [start, end + MARGIN]."""
+    from pmlab.probe import summarize
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return summarize([r for r in records if start <= r["ts"] <= end + MARGIN])
 
 
 def store_rows(state_dir: Path) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -134,12 +146,13 @@ def error_codes(doc: Any) -> list[str]:
     return found
 
 
-def run_pack(lab: LabCluster, method: str, state_dir: Path) -> dict[str, Any]:
+def run_pack(lab: LabCluster, method: str, state_dir: Path,
+             extra: list[str] | None = None) -> dict[str, Any]:
     """`pacemaker-update run update_cluster` for the lab, to its end."""
     argv = [str(CLI), "run", "update_cluster", "--config", str(lab.config_path),
             "--cluster", "lab", "--state-dir", str(state_dir), "--yes", "--json",
             "--param", f"method={method}",
-            "--param", "packages=" + json.dumps(METHOD_PACKAGES[method])]
+            "--param", "packages=" + json.dumps(METHOD_PACKAGES[method])] + (extra or [])
     t0 = time.time()
     proc = subprocess.run(argv, capture_output=True, text=True, timeout=900)
     t1 = time.time()
@@ -158,13 +171,14 @@ def run_pack(lab: LabCluster, method: str, state_dir: Path) -> dict[str, Any]:
 
 
 def bench_one(lab: LabCluster, nodes: int, frontend: str, method: str,
-              out: Path) -> dict[str, Any]:
+              out: Path, extra: list[str]) -> dict[str, Any]:
     """Manual then pack, each from a freshly reset lab, each with the probe running."""
-    key = f"{nodes}-{frontend}-{method}"
+    key = row_key(nodes, frontend, method, extra)
     (out / key).mkdir(parents=True, exist_ok=True)
     row: dict[str, Any] = {"nodes": nodes, "frontend": frontend, "method": method,
                            "date": datetime.datetime.now().isoformat(timespec="minutes"),
-                           "packages": METHOD_PACKAGES[method], "load": [load()]}
+                           "packages": METHOD_PACKAGES[method], "load": [load()],
+                           "pack_args": extra}
     lab.reset()
     manual, msum = probed(lab, lambda: run_manual(lab, frontend, method,
                                                   METHOD_PACKAGES[method]),
@@ -175,17 +189,42 @@ def bench_one(lab: LabCluster, nodes: int, frontend: str, method: str,
     state_dir = out / key / "pack-state"
     subprocess.run(["rm", "-rf", str(state_dir)], check=False)
     state_dir.mkdir()
-    pack, psum = probed(lab, lambda: run_pack(lab, method, state_dir),
+    pack, psum = probed(lab, lambda: run_pack(lab, method, state_dir, extra),
                         out / key / "pack-probe.jsonl")
     row["load"].append(load())
     row["manual"] = {k: manual[k] for k in ("ok", "error", "wall", "cmd_time", "wait_time")}
     row["manual"]["probe"] = {k: msum[k] for k in ("failed_time", "longest_outage",
                                                    "requests", "failed", "switchovers")}
     row["pack"] = {k: pack[k] for k in ("ok", "rc", "status", "codes", "wall", "timing",
-                                        "stderr_tail")}
+                                        "stderr_tail", "start", "end")}
     row["pack"]["probe"] = {k: psum[k] for k in ("failed_time", "longest_outage",
                                                  "requests", "failed", "switchovers")}
     return row
+
+
+def refresh_probe(adir: Path, row: dict[str, Any]) -> None:
+    """Probe figures again from the saved JSONL over the procedure's own window (rows
+    recorded before the window rule counted the probe's first MARGIN second too)."""
+    keys = ("failed_time", "longest_outage", "requests", "failed", "switchovers")
+    manual = json.loads((adir / "manual.json").read_text())
+    if (adir / "manual-probe.jsonl").exists():
+        summary = window_summary(adir / "manual-probe.jsonl", manual["start"], manual["end"])
+        row["manual"]["probe"] = {k: summary[k] for k in keys}
+    pack = row["pack"]
+    if "start" not in pack:
+        runs, _ = store_rows(adir / "pack-state")
+        top = next((r for r in runs if not r["parent_id"]), None)
+        if top is None or pack["timing"]["before_first_task"] is None:
+            return
+        pack["start"] = top["created_at"] - pack["timing"]["before_first_task"]
+        pack["end"] = pack["start"] + pack["timing"]["total"]
+    summary = window_summary(adir / "pack-probe.jsonl", pack["start"], pack["end"])
+    pack["probe"] = {k: summary[k] for k in keys}
+
+
+def row_key(nodes: int, frontend: str, method: str, extra: list[str] | None) -> str:
+    """results.json key (and artifact directory) of one configuration."""
+    return "-".join([str(nodes), frontend, method] + [a.strip("-") for a in extra or []])
 
 
 def ratio(pack: float, manual: float) -> str:
@@ -213,7 +252,13 @@ def render(rows: list[dict[str, Any]], ran: str) -> str:
         "Overhead = pack wall (CLI process) − time inside the pack's actions (run store, "
         "leaf tasks' `action_time`; the pack's required waits — crm_mon verification and "
         "settling — happen inside its actions) − explicit delays (store `delay`, 0 here). "
-        "`before 1st` = CLI start → top-level run created (config, SSH, watcher start).",
+        "`before 1st` = CLI start → top-level run created. Profiled (cProfile of "
+        "`make_engine` + `Engine.prepare` for update_cluster, 2026-11-29): almost all of it "
+        "is orquesta's `WorkflowSpec.inspect` of the six workflows "
+        "(`detect_unreachable_tasks` → `get_next_tasks`, deep-copied schemas), CPU-bound, "
+        "so it grows with the machine's load. A pack run that ends `paused` (rc 3) or "
+        "`failed` is reported as failed with its codes; its probe figures cover only "
+        "what it did before stopping.",
         "",
         f"Run: {ran}. This is a shared 2-CPU machine with two other labs running beside "
         "this one (instances 1 and 2): load averages (1 min) before manual / before pack / "
@@ -237,6 +282,7 @@ def render_row(r: dict[str, Any]) -> str:
     """One table line."""
     m, p = r["manual"], r["pack"]
     mp, pp, t = m["probe"], p["probe"], p["timing"]
+    label = r["method"] + "".join(f" `{a}`" for a in r.get("pack_args") or [])
     mtxt = f"{mp['failed_time']:.2f} / {mp['longest_outage']:.2f} / {m['wall']:.1f}"
     if not m["ok"]:
         mtxt = f"FAILED ({m['error'][:80]})"
@@ -250,14 +296,14 @@ def render_row(r: dict[str, Any]) -> str:
     if p["ok"] and t["overhead_pct"] is not None:
         goals.append("ovh ✓" if t["overhead_pct"] < 5 else "ovh ✗")
     before = t["before_first_task"]
-    return (f"| {r['nodes']} | {r['frontend']} | {r['method']} | {mtxt} | {ptxt} | "
+    return (f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
             f"{ratio(pp['failed_time'], mp['failed_time'])} | "
             f"{ratio(pp['longest_outage'], mp['longest_outage'])} | "
             f"{t['inside_actions']:.1f} | {t['overhead']:.1f} ({t['overhead_pct']:.0f} %) / "
             f"{before:.1f} | {result} | {' '.join(goals)} | {r['date']}, "
             f"{'/'.join(f'{x:.1f}' for x in r['load'])} |"
             if before is not None else
-            f"| {r['nodes']} | {r['frontend']} | {r['method']} | {mtxt} | {ptxt} | "
+            f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
             f"{ratio(pp['failed_time'], mp['failed_time'])} | "
             f"{ratio(pp['longest_outage'], mp['longest_outage'])} | – | – | {result} | "
             f"{' '.join(goals)} | {r['date']}, {'/'.join(f'{x:.1f}' for x in r['load'])} |")
@@ -283,10 +329,13 @@ def main() -> int:
     ap.add_argument("--frontends", default="crmsh,pcs")
     ap.add_argument("--nodes", default="2")
     ap.add_argument("--out", default=f"/var/tmp/pmu-bench-methods{INSTANCE}")
+    ap.add_argument("--pack-args", default="", help="extra CLI arguments of the pack's run, "
+                    "e.g. --no-watch (a separate row)")
     ap.add_argument("--no-write", action="store_true", help="do not touch docs/BENCHMARKS.md")
     ap.add_argument("--render-only", action="store_true", help="rewrite the table from "
                     "results.json without running anything")
     args = ap.parse_args()
+    extra = args.pack_args.split()
     methods = [m for m in args.methods.split(",") if m]
     if set(methods) - set(METHODS):
         ap.error(f"unknown method(s): {set(methods) - set(METHODS)}")
@@ -304,15 +353,17 @@ def main() -> int:
                     for method in methods:
                         print(f"== {nodes} nodes, {frontend}, {method} (load {load()})",
                               flush=True)
-                        row = bench_one(lab, nodes, frontend, method, out)
-                        results[f"{nodes}-{frontend}-{method}"] = row
+                        row = bench_one(lab, nodes, frontend, method, out, extra)
+                        results[row_key(nodes, frontend, method, extra)] = row
                         results_file.write_text(json.dumps(results, indent=1))
                         print(render_row(row), flush=True)
         finally:
             subprocess.run([str(ROOT / "lab" / "lab"), "down"], check=False)
     rows = list(results.values())
     for row in rows:   # codes again from the saved CLI output (newer extraction rules)
-        saved = out / f"{row['nodes']}-{row['frontend']}-{row['method']}" / "pack-state"
+        key = row_key(row["nodes"], row["frontend"], row["method"], row.get("pack_args"))
+        refresh_probe(out / key, row)
+        saved = out / key / "pack-state"
         if (saved / "stdout.json").exists() and not row["pack"]["ok"]:
             with contextlib.suppress(ValueError):
                 doc = json.loads((saved / "stdout.json").read_text())

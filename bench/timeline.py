@@ -69,15 +69,34 @@ def task_bars(state: Path) -> list[dict[str, Any]]:
     return bars
 
 
+def startup_seconds(src: Path) -> float | None:
+    """CLI start -> first task, from bench_methods' results (when the run came from it)."""
+    results = src.parent / "results.json"
+    if not results.exists():
+        return None
+    row = json.loads(results.read_text()).get(src.name)
+    if not row:
+        return None
+    runs, tasks = store_rows(src / "pack-state")
+    first = min((t["started_at"] for t in tasks if t["started_at"]), default=None)
+    start = row["pack"].get("start")
+    if start is None and runs and row["pack"]["timing"]["before_first_task"] is not None:
+        start = runs[0]["created_at"] - row["pack"]["timing"]["before_first_task"]
+    return first - start if first is not None and start is not None else None
+
+
 def load_probe(path: Path) -> list[dict[str, Any]]:
     """The probe's JSONL records."""
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
 def draw(bars: list[dict[str, Any]], probe: list[dict[str, Any]], png: Path,
-         title: str) -> dict[str, Any]:
-    """The picture; returns the figures it shows (outages, switchovers)."""
-    t0 = min([b["start"] for b in bars] + [r["ts"] for r in probe])
+         title: str, startup: float | None) -> dict[str, Any]:
+    """The picture, from 2 s before the first task to 2 s after the last; returns the
+    figures it shows (outages, switchovers over that span)."""
+    t0 = min(b["start"] for b in bars) - 2.0
+    t_end = max(b["end"] for b in bars) + 2.0
+    probe = [r for r in probe if t0 <= r["ts"] <= t_end]
     lanes = sorted({b["lane"] for b in bars if b["lane"] != "cluster"}) + ["cluster"]
     fig, (ax, axp) = plt.subplots(2, 1, figsize=(13, 2.2 + 0.9 * len(lanes)), sharex=True,
                                   gridspec_kw={"height_ratios": [len(lanes), 1.3]})
@@ -86,12 +105,21 @@ def draw(bars: list[dict[str, Any]], probe: list[dict[str, Any]], png: Path,
         color = COLORS.get(b["step"], "#bcbd22") if b["ok"] else "black"
         ax.barh(y, b["end"] - b["start"], left=b["start"] - t0, height=0.55, color=color,
                 edgecolor="white")
-        if b["end"] - b["start"] > 0.9:
+        width = b["end"] - b["start"]
+        if width > len(b["step"]) * 0.17 * (t_end - t0) / 38:
             ax.text((b["start"] + b["end"]) / 2 - t0, y, b["step"], ha="center",
-                    va="center", fontsize=8, color="white", fontweight="bold")
+                    va="center", fontsize=7, color="white", fontweight="bold")
+        elif b["lane"] != "cluster":
+            ax.text((b["start"] + b["end"]) / 2 - t0, y - 0.36, b["step"], ha="center",
+                    va="bottom", fontsize=7)
     ax.set_yticks(range(len(lanes)), lanes)
     ax.invert_yaxis()
     ax.set_title(title, fontsize=11)
+    if startup is not None:
+        ax.text(0.005, 0.97, f"before the first task: {startup:.0f} s of CLI start-up "
+                "(workflow loading), not drawn", transform=ax.transAxes, fontsize=8,
+                va="top", color="#555555")
+    ax.set_xlim(0, t_end - t0)
     ax.grid(axis="x", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in
                ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")]
@@ -105,8 +133,8 @@ def draw(bars: list[dict[str, Any]], probe: list[dict[str, Any]], png: Path,
     axp.vlines(bad_ts, 0, 1, color="#d62728", linewidth=1.2)
     axp.set_yticks([0.5], ["VIP probe\n(green ok,\nred failed)"])
     axp.set_ylim(0, 1.9)
-    axp.set_xlabel("seconds since the run started")
-    figures = annotate(axp, probe, t0)
+    axp.set_xlabel("seconds (0 = 2 s before the pack's first task)")
+    figures = annotate(axp, ax, probe, t0)
     axp.set_title(f"probe every 0.05 s: {figures['failed']} of {figures['requests']} "
                   f"requests failed, {figures['failed_time']:.2f} s failed in total, "
                   f"longest outage {figures['longest']:.2f} s", fontsize=9, loc="left")
@@ -117,7 +145,7 @@ def draw(bars: list[dict[str, Any]], probe: list[dict[str, Any]], png: Path,
     return figures
 
 
-def annotate(axp: Any, probe: list[dict[str, Any]], t0: float) -> dict[str, Any]:
+def annotate(axp: Any, ax: Any, probe: list[dict[str, Any]], t0: float) -> dict[str, Any]:
     """Mark each switchover (answering node changed) and each outage's length."""
     from pmlab.probe import summarize
     s = summarize(probe)
@@ -128,6 +156,7 @@ def annotate(axp: Any, probe: list[dict[str, Any]], t0: float) -> dict[str, Any]
         if prev is not None and r["node"] != prev:
             x = r["ts"] - t0
             axp.axvline(x, color="black", linestyle="--", linewidth=0.8)
+            ax.axvline(x, color="black", linestyle="--", linewidth=0.8)
             axp.annotate(f"{prev}→{r['node']}", (x, 1.05), xytext=(3, 0),
                          textcoords="offset points", fontsize=8)
         prev = r["node"]
@@ -160,7 +189,7 @@ def main() -> int:
     when = datetime.datetime.fromtimestamp(min(b["start"] for b in bars))
     title = (f"rolling_standby (method 4) of httpd on 2 nodes, crmsh, through the pack's CLI — "
              f"{when:%Y-%m-%d %H:%M}")
-    figures = draw(bars, probe, Path(args.png), title)
+    figures = draw(bars, probe, Path(args.png), title, startup_seconds(src))
     print(json.dumps(figures))
     if not args.no_write:
         rel = Path(args.png).resolve().relative_to(ROOT / "docs")
