@@ -214,8 +214,9 @@ def cluster_digest(lab: Any) -> dict[str, Any]:
 
 def resume_run(lab: Any, state_dir: Path, run_id: str) -> Any:
     """`pacemaker-update resume RUN --json` in a new process (CliRun)."""
+    extra = os.environ.get("PMU_E2E_RUN_ARGS", "").split()  # --no-watch: same as the run
     return run_cli([str(CLI), "resume", run_id, "--config", str(lab.config_path),
-                    "--state-dir", str(state_dir), "--yes", "--json"])
+                    "--state-dir", str(state_dir), "--yes", "--json", *extra])
 
 
 def healthy_problems(lab: Any, method: str, before: dict[str, dict[str, str]]) -> list[str]:
@@ -276,7 +277,11 @@ def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) 
         state_dir = Path(tmp)
         run = run_cli(cli_argv(lab, state_dir, method, METHOD_PACKAGES[method], **params))
         if run.rc != 0:
-            raise RuntimeError(f"reference run of {method} failed: {run.explain()}")
+            why = [ln.strip() for ln in run.stderr.splitlines()
+                   if "UNEXPECTED" in ln or "pause requested" in ln and "watch:" in ln]
+            status = (run.doc or {}).get("status")
+            raise RuntimeError(f"reference run of {method} ended {status} (rc {run.rc}): "
+                               + ("; ".join(why[:3]) if why else run.explain()))
         return points_from_reference(task_tree(state_dir), mid)
 
 
@@ -284,8 +289,9 @@ def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) 
 def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.Namespace,
                   broken: dict[str, str]) -> None:
     """Create or replace only the rel:crash section of docs/RELIABILITY.md."""
+    watcher = "watcher off (--no-watch)" if args.no_watch else "watcher on"
     lines = [START, "## Crash anywhere (bench/reliability_campaign.py)", "",
-             "The runner (`pacemaker-update run update_cluster`, watcher on, 2 nodes, crmsh, "
+             f"The runner (`pacemaker-update run update_cluster`, {watcher}, 2 nodes, crmsh, "
              "failback none) is SIGKILLed with its process group at an injection point; "
              "`pacemaker-update resume RUN` in a new process must finish: rc 0, report "
              "succeeded, crm_mon healthy (all online, no standby/maintenance, "
@@ -342,11 +348,15 @@ def main() -> int:
     parser.add_argument("--mid-threshold", type=float, default=1.0)
     parser.add_argument("--out", default="")
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
+    parser.add_argument("--no-watch", action="store_true",
+                        help="run and resume without the failover watcher")
     args = parser.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     unknown = set(methods) - set(METHODS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}")
+    if args.no_watch:
+        os.environ["PMU_E2E_RUN_ARGS"] = "--no-watch"
     from pmlab import testing
     lab = testing.bring_up(2, "crmsh", False)
     params = {"failback": "none"}
