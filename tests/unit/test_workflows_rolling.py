@@ -74,7 +74,7 @@ def run(method: str, order: List[str], **kw: Any) -> Any:
     return result
 
 
-@pytest.mark.parametrize("order", [TWO, THREE], ids=["2-nodes", "3-nodes"])
+@pytest.mark.parametrize("order", [THREE], ids=["3-nodes"])
 @pytest.mark.parametrize("method", METHODS)
 def test_success_processes_nodes_one_at_a_time_primary_last(method: str, order: List[str]) -> None:
     r = run(method, order)
@@ -174,9 +174,11 @@ def failure_cases() -> List[Tuple[str, Tuple[str, Any], int, Any, str]]:
             "set_node_standby(on)": ("set_node_standby", 1),
             "set_node_standby(off)": ("set_node_standby", 2),
         }
-        for label, step in steps:
+        for index, (label, step) in enumerate(steps):
             action, nth = actions.get(label, (label, 1))
-            for node in TWO:
+            # Every step fails on the primary (after its failover); the first step also on
+            # the secondary. The other secondary cases ran the same transitions.
+            for node in TWO if index == 0 else ["server1"]:
                 cases.append((method, (action, node), nth, node, step))
         cases.append((method, ("failover", "server1"), 1, "server1", "failover"))
         cases.append((method, ("preflight_check", None), 1, None, "preflight"))
@@ -321,7 +323,7 @@ def test_expired_approval_stops_cleanly_before_the_node(
     assert "approval expired, nothing was done on server1" in r.output["report_markdown"]
 
 
-@pytest.mark.parametrize("order", [TWO, THREE], ids=["2-nodes", "3-nodes"])
+@pytest.mark.parametrize("order", [THREE], ids=["3-nodes"])
 @pytest.mark.parametrize("method", METHODS)
 def test_dry_run_only_plans(method: str, order: List[str]) -> None:
     r = run(method, order, dry_run=True, approve="each_node", failback="original")
@@ -347,8 +349,11 @@ def test_dry_run_only_plans(method: str, order: List[str]) -> None:
     assert all(n["state"] == "unchanged (dry run)" for n in report["nodes"].values())
 
 
-@pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("packages,all_packages", [([], False), (["httpd"], True)])
+@pytest.mark.parametrize(
+    "method,packages,all_packages",
+    [("rolling_standby", [], False), ("rolling_stack_update", ["httpd"], True),
+     ("rolling_node_maintenance", [], False)],
+)
 def test_packages_or_all_packages_is_checked_before_anything_runs(
     method: str, packages: List[str], all_packages: bool
 ) -> None:
