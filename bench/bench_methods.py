@@ -227,8 +227,10 @@ def row_key(nodes: int, frontend: str, method: str, extra: list[str] | None) -> 
     return "-".join([str(nodes), frontend, method] + [a.strip("-") for a in extra or []])
 
 
-def ratio(pack: float, manual: float) -> str:
-    """pack/manual as text; both zero is 'both 0'."""
+def ratio(pack: float, manual: float, valid: bool = True) -> str:
+    """pack/manual as text; both zero is 'both 0'; '–' when a side did not complete."""
+    if not valid:
+        return "–"
     if manual <= 0:
         return "both 0" if pack <= 0 else "∞ (manual 0)"
     return f"{pack / manual:.2f}"
@@ -297,15 +299,15 @@ def render_row(r: dict[str, Any]) -> str:
         goals.append("ovh ✓" if t["overhead_pct"] < 5 else "ovh ✗")
     before = t["before_first_task"]
     return (f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
-            f"{ratio(pp['failed_time'], mp['failed_time'])} | "
-            f"{ratio(pp['longest_outage'], mp['longest_outage'])} | "
+            f"{ratio(pp['failed_time'], mp['failed_time'], p['ok'] and m['ok'])} | "
+            f"{ratio(pp['longest_outage'], mp['longest_outage'], p['ok'] and m['ok'])} | "
             f"{t['inside_actions']:.1f} | {t['overhead']:.1f} ({t['overhead_pct']:.0f} %) / "
             f"{before:.1f} | {result} | {' '.join(goals)} | {r['date']}, "
             f"{'/'.join(f'{x:.1f}' for x in r['load'])} |"
             if before is not None else
             f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
-            f"{ratio(pp['failed_time'], mp['failed_time'])} | "
-            f"{ratio(pp['longest_outage'], mp['longest_outage'])} | – | – | {result} | "
+            f"{ratio(pp['failed_time'], mp['failed_time'], p['ok'] and m['ok'])} | "
+            f"{ratio(pp['longest_outage'], mp['longest_outage'], p['ok'] and m['ok'])} | – | – | {result} | "
             f"{' '.join(goals)} | {r['date']}, {'/'.join(f'{x:.1f}' for x in r['load'])} |")
 
 
