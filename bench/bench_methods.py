@@ -284,6 +284,7 @@ def render_row(r: dict[str, Any]) -> str:
     """One table line."""
     m, p = r["manual"], r["pack"]
     mp, pp, t = m["probe"], p["probe"], p["timing"]
+    both = p["ok"] and m["ok"]
     label = r["method"] + "".join(f" `{a}`" for a in r.get("pack_args") or [])
     mtxt = f"{mp['failed_time']:.2f} / {mp['longest_outage']:.2f} / {m['wall']:.1f}"
     if not m["ok"]:
@@ -299,15 +300,15 @@ def render_row(r: dict[str, Any]) -> str:
         goals.append("ovh ✓" if t["overhead_pct"] < 5 else "ovh ✗")
     before = t["before_first_task"]
     return (f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
-            f"{ratio(pp['failed_time'], mp['failed_time'], p['ok'] and m['ok'])} | "
-            f"{ratio(pp['longest_outage'], mp['longest_outage'], p['ok'] and m['ok'])} | "
+            f"{ratio(pp['failed_time'], mp['failed_time'], both)} | "
+            f"{ratio(pp['longest_outage'], mp['longest_outage'], both)} | "
             f"{t['inside_actions']:.1f} | {t['overhead']:.1f} ({t['overhead_pct']:.0f} %) / "
             f"{before:.1f} | {result} | {' '.join(goals)} | {r['date']}, "
             f"{'/'.join(f'{x:.1f}' for x in r['load'])} |"
             if before is not None else
             f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
-            f"{ratio(pp['failed_time'], mp['failed_time'], p['ok'] and m['ok'])} | "
-            f"{ratio(pp['longest_outage'], mp['longest_outage'], p['ok'] and m['ok'])} | – | – | {result} | "
+            f"{ratio(pp['failed_time'], mp['failed_time'], both)} | "
+            f"{ratio(pp['longest_outage'], mp['longest_outage'], both)} | – | – | {result} | "
             f"{' '.join(goals)} | {r['date']}, {'/'.join(f'{x:.1f}' for x in r['load'])} |")
 
 
