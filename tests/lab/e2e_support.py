@@ -37,6 +37,15 @@ METHOD_PACKAGES = {
 # (it checks its process once a second after SIGTERM; docs/LAB.md): one switchover is the
 # measured reference plus that quantum.
 STOP_POLL_QUANTUM = 1.0
+# The probe's own granularity: a request in flight while the VIP moves hangs up to its
+# timeout before it counts as failed (LabCluster.probe's default).
+PROBE_TIMEOUT = 0.5
+
+
+def one_switchover(reference: float) -> float:
+    """The longest outage one switchover may cost on this lab: the measured reference plus
+    the stop poll's quantum and the probe's granularity (both explained above)."""
+    return reference + STOP_POLL_QUANTUM + PROBE_TIMEOUT
 
 
 @dataclass

@@ -19,7 +19,6 @@ from typing import Any
 import pytest
 from e2e_support import (
     METHOD_PACKAGES,
-    STOP_POLL_QUANTUM,
     CrmWatch,
     action_seconds,
     assert_packages_updated,
@@ -27,6 +26,7 @@ from e2e_support import (
     cli_argv,
     end_state,
     newest_versions,
+    one_switchover,
     reference_outage,
     run_cli,
     run_timings,
@@ -133,7 +133,7 @@ def test_method_updates_every_node_and_leaves_a_healthy_cluster(
         lab: Any, method: str, failback: str, tmp_path: Path) -> None:
     reference = reference_outage(lab)
     lab.reset()
-    one_switchover = reference + STOP_POLL_QUANTUM
+    one_switchover_s = one_switchover(reference)
     packages = METHOD_PACKAGES[method]
     primary = lab.summary()["resources"]["web"][0]
     before = {n: lab.package_db(n) for n in lab.nodes}
@@ -210,7 +210,7 @@ def test_method_updates_every_node_and_leaves_a_healthy_cluster(
         # each no longer than the lab's own standby move
         assert len(figures["switchovers"]) == failovers, (figures, report["failovers"])
         assert len(figures["outages"]) <= failovers, figures
-        assert figures["longest_outage"] <= one_switchover, (figures, reference)
+        assert figures["longest_outage"] <= one_switchover_s, (figures, reference)
     if failback == "original" and method != "full_stop":
         assert failovers == 2, report["failovers"]
 

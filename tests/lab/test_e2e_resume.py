@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 from e2e_support import (
     CLI,
-    STOP_POLL_QUANTUM,
     CrmWatch,
     assert_packages_updated,
     changing_transactions,
     cli_argv,
     end_state,
+    one_switchover,
     reference_outage,
     root_run_id,
     run_cli,
@@ -81,7 +81,7 @@ def assert_finished_healthy(lab: Any, primary: str, before: dict[str, Any], run:
         assert len(changing_transactions(lab, node, "httpd")) == 1, lab.package_log(node)
     state = end_state(lab, primary)
     assert state.problems == [], state.problems
-    assert figures["longest_outage"] <= reference + STOP_POLL_QUANTUM, (figures, reference)
+    assert figures["longest_outage"] <= one_switchover(reference), (figures, reference)
 
 
 def test_sigkill_mid_update_then_resume_from_another_process_completes(
