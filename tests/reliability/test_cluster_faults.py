@@ -115,19 +115,26 @@ def assert_safe_end(lab: Any, doc: dict[str, Any], watch: CrmWatch, state_dir: P
         return now
     states = node_states(doc)
     text = json.dumps(doc)
+    if status == "paused":  # the run's JSON, else `show RUN --json`
+        shown = show(lab, state_dir, doc["run_id"])
+        states = states or node_states(shown)
+        text += json.dumps(shown)
+    out = {n: a.get("standby") == "true" and "standby" or a.get("online") != "true"
+           and "offline" or "online" for n, a in now["nodes"].items()}
+    missing = [n for n in lab.nodes if n not in states]
+    assert not missing, (f"SAFETY: the {status} run (--json and show --json) does not say "
+                         f"where {missing} are; crm_mon: {out}; pause_cause: "
+                         f"{json.dumps(doc.get('pause_cause'))[:300]}")
+    for node, where in out.items():
+        if where == "standby":
+            assert "standby" in states[node], (
+                f"SAFETY: {node} is in standby but the report says {states[node]!r}")
     if status == "paused":
-        states = states or node_states(show(lab, state_dir, doc["run_id"]))
-        assert f"resume {doc['run_id']}" in text or "resume" in (state_dir / "err.log").read_text()
+        assert f"resume {doc['run_id']}" in text, (
+            f"the paused run's JSON says nothing to do next: {text[:800]}")
     else:
         next_step = ((doc.get("output") or {}).get("report") or {}).get("failure", {}).get("next")
         assert next_step, f"the failure report says nothing to do next: {text[:1500]}"
-    missing = [n for n in lab.nodes if n not in states]
-    assert not missing, (f"SAFETY: the {status} run does not say where {missing} are "
-                         f"(crm_mon: {now['nodes']}); run said: {text[:1500]}")
-    for node, attrs in now["nodes"].items():
-        if attrs.get("standby") == "true":
-            assert "standby" in states[node], (
-                f"SAFETY: {node} is in standby but the report says {states[node]!r}")
     return now
 
 

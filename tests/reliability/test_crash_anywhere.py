@@ -60,8 +60,9 @@ def resume_and_check(lab: Any, state_dir: Path, method: str, run_id: str,
                      before: dict[str, dict[str, str]]) -> None:
     """resume finishes: rc 0, report succeeded, healthy, packages new and changed once."""
     resumed = rc.resume_run(lab, state_dir, run_id)
-    assert resumed.rc == 0, resumed.explain()
-    assert resumed.report.get("status") == "succeeded", resumed.explain()
+    where = rc.cluster_digest(lab)
+    assert resumed.rc == 0, f"resume did not finish; cluster now {where}\n{resumed.explain()}"
+    assert resumed.report.get("status") == "succeeded", f"{where}\n{resumed.explain()}"
     problems = rc.healthy_problems(lab, method, before)
     assert problems == [], problems
 
