@@ -17,6 +17,22 @@ import pytest
 
 LAB_DIR = Path(__file__).resolve().parent.parent / "lab"
 
+# Under pytest-xdist each worker gets a lab instance of its own (docs/LAB.md, "Several labs
+# on one machine"): gw0 -> 5, gw1 -> 6, ... Set before anything imports lab/pmlab, whose
+# names are fixed at import. Instances 0-4 stay free for people working by hand.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER.startswith("gw") and "PMU_LAB_INSTANCE" not in os.environ:
+    os.environ["PMU_LAB_INSTANCE"] = str(5 + int(_WORKER[2:]))
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Keep each lab test file on one xdist worker (--dist loadgroup), so a worker brings its
+    lab up once per configuration instead of flipping configurations test by test. Tests
+    that name their own group (e.g. one group per lab configuration) keep it."""
+    for item in items:
+        if item.get_closest_marker("lab") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(name=item.path.stem))
+
 
 def _lab_module() -> Any:
     """pmlab.testing, imported lazily so suites without the lab never load it."""

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from pmlab import faults, lifecycle
 from pmlab.cluster import summarize, wait_settled
-from pmlab.consts import BRIDGE, LAB_ROOT, lab_dir
+from pmlab.consts import BRIDGE, GATEWAY_VETH, LAB_ROOT, lab_dir
 from pmlab.node import node_exec
 from pmlab.probe import Probe
 from pmlab.procs import TAG_VAR
@@ -162,24 +162,49 @@ def bring_up(nodes: int = 2, frontend: str = "crmsh", pcsd: bool = False) -> Lab
     return LabCluster(nodes, frontend, pcsd)
 
 
+def _other_instances_tags() -> set[str]:
+    """Tags of the labs of other instances (PMU_LAB_INSTANCE) that are up beside this one."""
+    tags = set()
+    for path in Path(lab_dir()).parent.glob("pmu-lab*/state.json"):
+        if path.parent != Path(lab_dir()):
+            try:
+                tags.add(str(json.loads(path.read_text())["tag"]))
+            except (OSError, ValueError, KeyError):
+                continue
+    return tags
+
+
+def _is_this_labs_link(name: str) -> bool:
+    """The bridge and the veths of this instance (pmulab0, pmulab-s1 / pmulab5, pmulab5-s1)."""
+    return name == BRIDGE or name.startswith(GATEWAY_VETH.rsplit("-", 1)[0] + "-")
+
+
+def _mentions_lab_dir(text: str) -> bool:
+    here = str(lab_dir())
+    return f"{here}/" in text or text.endswith(here) or f"{here} " in text
+
+
 def leftovers() -> list[str]:
-    """Anything of a lab still present in the root namespace (links, mounts, processes)."""
+    """Anything of this lab instance still present in the root namespace (links, mounts,
+    processes). Labs of other instances running beside it are not counted."""
     found = []
     links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True).stdout
-    found += [f"link: {ln.split(':')[1].strip()}" for ln in links.splitlines()
-              if "pmulab" in ln or BRIDGE in ln]
+    names = [ln.split(":")[1].strip().split("@")[0] for ln in links.splitlines()]
+    found += [f"link: {n}" for n in names if _is_this_labs_link(n)]
     mounts = subprocess.run(["findmnt", "-rn", "-o", "TARGET,SOURCE"], capture_output=True,
                             text=True).stdout
-    found += [f"mount: {m}" for m in mounts.splitlines() if str(lab_dir()) in m or "pmulab" in m]
-    netns = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
-    found += [f"netns: {n}" for n in netns.splitlines() if "pmulab" in n]
+    found += [f"mount: {m}" for m in mounts.splitlines() if _mentions_lab_dir(m)]
+    others = {f"{TAG_VAR}={t}".encode() for t in _other_instances_tags()}
     for pid in (p for p in os.listdir("/proc") if p.isdigit()):
         try:
             env = Path(f"/proc/{pid}/environ").read_bytes()
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
         except OSError:
             continue
+        entries = set(env.split(b"\0"))
+        if entries & others:
+            continue
         daemon = cmd.split(" ")[0].rsplit("/", 1)[-1] in ("corosync", "pacemakerd")
-        if f"{TAG_VAR}=".encode() in env or "pmulab" in cmd or str(lab_dir()) in cmd or daemon:
+        if f"{TAG_VAR}=".encode() in env or _mentions_lab_dir(cmd) or daemon:
             found.append(f"process {pid}: {cmd[:100]}")
     return found

@@ -73,9 +73,13 @@ def _print_wall_times() -> Any:
 
 
 def _lab_params(cases: list[tuple[int, str, str, str]]) -> list[Any]:
-    return [pytest.param((c[0], c[1]), c[2], c[3], id=_id(c)) for c in cases]
+    """One xdist group per lab configuration: each runs on one worker's own lab."""
+    return [pytest.param((c[0], c[1]), c[2], c[3], id=_id(c),
+                         marks=pytest.mark.xdist_group(name=f"e2e-{c[0]}n-{c[1]}"))
+            for c in cases]
 
 
+@pytest.mark.xdist_group(name="e2e-2n-crmsh")
 @pytest.mark.parametrize("lab", [(2, "crmsh")], indirect=True)
 def test_dry_run_touches_nothing_and_plans_every_command_per_node(lab: Any,
                                                                    tmp_path: Path) -> None:

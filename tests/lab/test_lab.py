@@ -206,10 +206,11 @@ def test_three_nodes_up_and_down_leaves_nothing(fresh_lab: Any) -> None:
 def assert_nothing_left() -> None:
     """ip link, ip netns, findmnt and ps show nothing of the lab."""
     sys.path.insert(0, str(LAB.parent))
+    from pmlab.consts import lab_dir
     from pmlab.testing import leftovers
 
     assert leftovers() == []
-    assert not (Path(os.environ.get("PMU_LAB_DIR", "/var/lib/pmu-lab")) / "state.json").exists()
+    assert not (lab_dir() / "state.json").exists()
 
 
 def test_two_nodes_down_leaves_nothing(lab_factory: Any) -> None:
