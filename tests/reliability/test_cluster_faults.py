@@ -110,6 +110,13 @@ def assert_safe_end(lab: Any, doc: dict[str, Any], watch: CrmWatch, state_dir: P
     assert not two, f"SAFETY: two nodes out of service at once: {two[:3]}"
     assert not watch.maintenance_mode_seen(), "SAFETY: maintenance-mode was switched on"
     now = lab.summary()
+    report = (doc.get("output") or {}).get("report") or {}
+    failure = {k: (report.get("failure") or {}).get(k) for k in ("node", "step", "code", "next")}
+    print(f"\n[faults] run {status}; pause_cause "
+          f"{(doc.get('pause_cause') or {}).get('message')}; failure {json.dumps(failure)}; "
+          f"report states {node_states(doc)}; crm_mon "
+          f"{ {n: (a.get('online'), a.get('standby')) for n, a in now['nodes'].items()} } "
+          f"web {now['resources'].get('web')} maintenance-mode {now['maintenance_mode']}")
     assert not now["maintenance_mode"], "SAFETY: maintenance-mode left on"
     if status == "succeeded":
         return now
