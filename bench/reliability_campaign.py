@@ -317,8 +317,8 @@ def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.N
                      f"{len(ok)} | {len(tried) - len(ok)} | {len(mine) - len(tried)} | "
                      f"{standby} / {maint} / {mmode} |")
     for method, why in broken.items():
-        lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | reference run did "
-                     f"not succeed, nothing injected: {why.replace('|', '/')[:300]} |")
+        lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | nothing injected: "
+                     f"{why.replace('|', '/')[:300]} |")
     failed = [t for t in trials if t.outcome == "FAILED"]
     lines += ["", f"Failures ({len(failed)}):" if failed else "No failures."]
     for t in failed:
@@ -366,6 +366,9 @@ def main() -> int:
     deadline = time.monotonic() + args.budget_minutes * 60 if args.budget_minutes else None
     try:
         for method in methods:
+            if deadline and time.monotonic() > deadline:
+                broken[method] = "not run: --budget-minutes used up"
+                continue
             try:
                 points = reference_points(lab, method, params, args.mid_threshold)
             except RuntimeError as exc:  # nothing to inject into: say so in the doc
