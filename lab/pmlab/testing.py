@@ -202,9 +202,11 @@ def leftovers() -> list[str]:
         except OSError:
             continue
         entries = set(env.split(b"\0"))
-        if entries & others:
-            continue
+        dirs = {e.split(b"=", 1)[1].decode(errors="replace") for e in entries
+                if e.startswith(b"PMU_LAB_DIR=")}
+        if entries & others or (dirs and str(lab_dir()) not in dirs):
+            continue  # a process of another instance's lab (its tag or its lab directory)
         daemon = cmd.split(" ")[0].rsplit("/", 1)[-1] in ("corosync", "pacemakerd")
-        if f"{TAG_VAR}=".encode() in env or _mentions_lab_dir(cmd) or daemon:
+        if f"{TAG_VAR}=".encode() in env or _mentions_lab_dir(cmd) or daemon or dirs:
             found.append(f"process {pid}: {cmd[:100]}")
     return found

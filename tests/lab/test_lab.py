@@ -226,7 +226,10 @@ def test_sigkill_during_up_then_down_leaves_nothing(lab_factory: Any) -> None:
     lab_factory(2).down()
     proc = subprocess.Popen([str(LAB), "up", "--nodes", "2"], stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT)
-    state_file = Path(os.environ.get("PMU_LAB_DIR", "/var/lib/pmu-lab")) / "state.json"
+    sys.path.insert(0, str(LAB.parent))
+    from pmlab.consts import lab_dir
+
+    state_file = lab_dir() / "state.json"
 
     def server2_starting() -> bool:
         try:
