@@ -67,6 +67,13 @@ exit 0
 """
 
 
+def _parent(pid: int) -> int:
+    try:
+        return int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return -1
+
+
 def write_script(path: Path, text: str) -> None:
     path.write_text(text)
     path.chmod(path.stat().st_mode | stat.S_IXUSR | stat.S_IXGRP | stat.S_IXOTH)
@@ -79,6 +86,17 @@ class StandInSSHD(SSHDServer):
         super().__init__()
         self.bin = self.dir / "bin"
         self.bin.mkdir()
+
+    def cut_connections(self) -> int:
+        """A network drop as the client sees it: the per-connection sshd processes die first
+        (no exit status can reach the client any more), then what they ran, so nothing is
+        left behind. (drop_connections kills deepest first: the client may then still get
+        the killed command's exit status, which is not a dropped connection.)"""
+        tree = sshd_helper._children(self.pid)
+        direct = [p for p in tree if _parent(p) == self.pid]
+        sshd_helper._kill(direct)
+        sshd_helper._kill([p for p in tree if p not in direct])
+        return len(direct)
 
     def start(self) -> "StandInSSHD":
         real = sshd_helper._CONFIG
@@ -151,7 +169,7 @@ def test_connection_dropped_mid_command_is_coded_and_not_rerun(sshd: StandInSSHD
     box = run_in_thread(lambda: tr.run(["sh", "-c", f"echo ran >> {log}; sleep 30"],
                                        timeout=60))
     wait_for(log.exists)
-    assert sshd.drop_connections() > 0
+    assert sshd.cut_connections() > 0
     box["thread"].join(20)
     assert not box["thread"].is_alive(), "run() hangs after the connection dropped"
     error = box.get("error")
@@ -251,7 +269,7 @@ def test_standby_dropped_mid_command_is_not_retried_blindly(cluster_node: StandI
     ctx = make_ctx(cluster_node)
     box = run_in_thread(lambda: ops.set_node_standby(ctx, "server1", True))
     wait_for(lambda: crm_calls(cluster_node) == ["node standby server1"])
-    cluster_node.drop_connections()
+    assert cluster_node.cut_connections() > 0
     box["thread"].join(30)
     assert not box["thread"].is_alive()
     error = box.get("error")
