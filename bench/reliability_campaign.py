@@ -289,9 +289,10 @@ def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) 
 def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.Namespace,
                   broken: dict[str, str]) -> None:
     """Create or replace only the rel:crash section of docs/RELIABILITY.md."""
-    watcher = "watcher off (--no-watch)" if args.no_watch else "watcher on"
+    off = set(no_watch_methods(args))
     lines = [START, "## Crash anywhere (bench/reliability_campaign.py)", "",
-             f"The runner (`pacemaker-update run update_cluster`, {watcher}, 2 nodes, crmsh, "
+             "The runner (`pacemaker-update run update_cluster`, its failover watcher on "
+             "unless the row says otherwise, 2 nodes, crmsh, "
              "failback none) is SIGKILLed with its process group at an injection point; "
              "`pacemaker-update resume RUN` in a new process must finish: rc 0, report "
              "succeeded, crm_mon healthy (all online, no standby/maintenance, "
@@ -313,10 +314,13 @@ def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.N
         standby = sum(1 for t in tried if t.at_kill.get("standby"))
         maint = sum(1 for t in tried if t.at_kill.get("maintenance"))
         mmode = sum(1 for t in tried if t.at_kill.get("maintenance_mode"))
-        lines.append(f"| {METHOD_NO[method]} {method} | {planned[method]} | {len(tried)} | "
+        label = f"{method} (watcher off)" if method in off else method
+        lines.append(f"| {METHOD_NO[method]} {label} | {planned[method]} | {len(tried)} | "
                      f"{len(ok)} | {len(tried) - len(ok)} | {len(mine) - len(tried)} | "
                      f"{standby} / {maint} / {mmode} |")
     for method, why in broken.items():
+        if method in off:
+            why = "(watcher off) " + why
         lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | nothing injected: "
                      f"{why.replace('|', '/')[:300]} |")
     failed = [t for t in trials if t.outcome == "FAILED"]
@@ -329,13 +333,38 @@ def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.N
     if any(skipped.values()):
         lines += ["", "Not run in this campaign (stride/limit/budget): " + ", ".join(
             f"{m} {n}" for m, n in skipped.items() if n) + " points."]
-    lines.append(END)
     text = DOC.read_text() if DOC.exists() else "# Reliability\n"
-    section = "\n".join(lines)
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
+    lines += earlier_rows(pattern.search(text), set(planned) | set(broken))
+    lines.append(END)
+    section = "\n".join(lines)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else (
         text.rstrip() + "\n\n" + section + "\n")
     DOC.write_text(text)
+
+
+def earlier_rows(found: Any, ours: set[str]) -> list[str]:
+    """Rows (and failures) of methods this invocation did not touch, from the section as
+    it was, under the command that produced them: several invocations add up."""
+    if found is None:
+        return []
+    old = found.group(0)
+    command = re.search(r"Command: `([^`]*)`", old)
+    kept = [ln for ln in old.splitlines()
+            if re.match(r"\| \d ", ln) or ln.startswith("- ") or ln.startswith("  ")]
+    kept = [ln for ln in kept if not any(f" {m} " in ln or f" {m} (" in ln or
+                                         ln.startswith(f"- {m} ") for m in ours)]
+    if not kept:
+        return []
+    origin = command.group(1) if command else "an earlier invocation"
+    return ["", f"Earlier invocation (`{origin}`):", ""] + kept
+
+
+def no_watch_methods(args: argparse.Namespace) -> list[str]:
+    """Methods run and resumed without the failover watcher."""
+    if args.no_watch:
+        return list(METHODS)
+    return [m for m in args.no_watch_methods.split(",") if m]
 
 
 def main() -> int:
@@ -350,13 +379,13 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--no-watch", action="store_true",
                         help="run and resume without the failover watcher")
+    parser.add_argument("--no-watch-methods", default="",
+                        help="these methods only without the watcher (comma-separated)")
     args = parser.parse_args()
     methods = [m for m in args.methods.split(",") if m]
     unknown = set(methods) - set(METHODS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}")
-    if args.no_watch:
-        os.environ["PMU_E2E_RUN_ARGS"] = "--no-watch"
     from pmlab import testing
     lab = testing.bring_up(2, "crmsh", False)
     params = {"failback": "none"}
@@ -369,6 +398,8 @@ def main() -> int:
             if deadline and time.monotonic() > deadline:
                 broken[method] = "not run: --budget-minutes used up"
                 continue
+            quiet = method in no_watch_methods(args)
+            os.environ["PMU_E2E_RUN_ARGS"] = "--no-watch" if quiet else ""
             try:
                 points = reference_points(lab, method, params, args.mid_threshold)
             except RuntimeError as exc:  # nothing to inject into: say so in the doc
