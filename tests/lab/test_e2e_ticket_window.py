@@ -279,3 +279,36 @@ def test_window_closes_between_nodes_then_next_window_finishes(
     assert_versions(report, done, NEW, NEW)
     state = end_state(lab, primary=primary)
     assert not state.problems, state.problems
+
+
+def test_ticket_in_a_window_that_closes_is_not_told_succeeded(
+        lab: Any, callback: CallbackServer, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ticket run (`--from-ticket ... --window`) that stops at the window's node boundary
+    has updated one node of two: the change must not be reported `succeeded` to the ticket
+    (a Jira/ServiceNow automation would close the change). The workflow calls this
+    "paused at node boundary; resume in the next window"."""
+    launcher = tmp_path / "launcher.py"
+    launcher.write_text(LAUNCHER)
+    now = dt.datetime.now(dt.timezone.utc)
+    opened = now.replace(second=0, microsecond=0)
+    end = opened + dt.timedelta(minutes=40)
+    monkeypatch.setenv("PMU_E2E_WINDOW_LAPSE", str((end - now).total_seconds() - 290))
+    change_id = "OPS-4712"
+    payload_file = tmp_path / "payload.json"
+    payload_file.write_text(json.dumps(jira_payload(change_id, callback.port)))
+    argv = [sys.executable, str(launcher)] + ticket_argv(
+        lab, tmp_path / "state", payload_file)[1:] + ["--window", window_text(opened, 40)]
+
+    run = run_cli(argv)
+    print(f"\n[ticket+window] rc={run.rc} wall={run.wall:.1f} s "
+          f"report={run.report.get('status')} callbacks={callback.statuses()}")
+    assert run.report["status"] == "window_closed", run.explain()
+    state = end_state(lab)
+    assert not state.problems, state.problems
+    assert callback.statuses()[0] == "accepted", callback.bodies
+    final = callback.bodies[-1]
+    assert final["report"]["status"] == "window_closed", final
+    assert final["status"] != "succeeded", (
+        "the ticket was told the change succeeded while one node is not updated: "
+        f"{final['message']}")
