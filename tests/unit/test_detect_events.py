@@ -170,3 +170,35 @@ def test_a_timed_out_or_failed_monitor_alert_is_a_failed_action():
                 "status": status}
         (event,) = alert_to_events(parse_alert(body), "lab", "2025-01-01T00:00:00Z")
         assert event.kind == "failed_action" and event.from_node == "server1"
+
+
+def _maintenance_with_ping_stopped_on_server1():
+    """Real cluster-maintenance output, with ping's server1 instance shown stopped the way
+    crm_mon shows it for a moment while the maintenance-exit guard re-probes (seen live)."""
+    text = (FIX / "two_node_cluster_maintenance.xml").read_text()
+    instance = ('<resource id="ping" resource_agent="ocf:pacemaker:ping" role="Started" '
+                'active="true" orphaned="false" blocked="false" managed="false" failed="false" '
+                'failure_ignored="false" nodes_running_on="1">\n'
+                '        <node name="server1" id="1" cached="true"/>\n      </resource>')
+    stopped = ('<resource id="ping" resource_agent="ocf:pacemaker:ping" role="Stopped" '
+               'active="false" orphaned="false" blocked="false" managed="false" '
+               'failed="false" failure_ignored="false" nodes_running_on="0"/>')
+    assert instance in text
+    return parse_crm_mon_xml(text.replace(instance, stopped))
+
+
+def test_unmanaged_resource_changes_are_information_not_failovers():
+    before = state("two_node_cluster_maintenance")
+    after = _maintenance_with_ping_stopped_on_server1()
+    events = diff_states(before, after, "lab", "2026-01-01T00:00:00+00:00")
+    assert ("resource_stopped", "ping", "server1", None) in kinds(events)
+    assert alarming(events) == []
+    assert all("unmanaged" in e.message for e in events if e.resource == "ping")
+
+
+def test_the_same_stop_of_a_managed_resource_is_an_alarm():
+    before = state("two_node_normal")  # ping managed here
+    after = _maintenance_with_ping_stopped_on_server1()
+    # managed before, unmanaged after: not "unmanaged in both", so still an alarm
+    events = diff_states(before, after, "lab", "2026-01-01T00:00:00+00:00")
+    assert ("resource_stopped", "ping") in alarming(events)

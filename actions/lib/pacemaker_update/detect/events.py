@@ -114,16 +114,39 @@ def _parent(res: Optional[Resource]) -> Optional[str]:
     return res.group or res.clone or res.bundle
 
 
+def _unmanaged(state: ClusterState) -> Set[str]:
+    """Ids of primitives Pacemaker does not manage in ``state`` (every instance unmanaged)."""
+    seen: Dict[str, bool] = {}
+    for res in state.resources:
+        seen[res.id] = seen.get(res.id, True) and res.managed is False
+    return {rid for rid, off in seen.items() if off}
+
+
+UNMANAGED_NOTE = (" (unmanaged: Pacemaker neither stops nor moves it; a re-probe or the "
+                  "operator's own work shows here, and the maintenance-exit guard compares "
+                  "it before Pacemaker manages it again)")
+
+
 def diff_resources(before: ClusterState, after: ClusterState, cluster: str,
                    at: str) -> List[Event]:
-    """Moves, stops, starts and role changes of every primitive between two states."""
+    """Moves, stops, starts and role changes of every primitive between two states.
+
+    A change of a resource that is unmanaged in both states (maintenance) is reported as
+    information, never as an unexpected failover: Pacemaker did not cause it (the
+    maintenance-exit guard's re-probe briefly shows such resources stopped, and an update
+    may restart an unmanaged service on purpose).
+    """
     old, old_res = _placement(before)
     new, new_res = _placement(after)
+    quiet = _unmanaged(before) & _unmanaged(after)
     events: List[Event] = []
     for rid in sorted(set(old) | set(new)):
         parent = _parent(new_res.get(rid) or old_res.get(rid))
-        events.extend(_resource_events(rid, parent, old.get(rid, {}), new.get(rid, {}),
-                                       cluster, at))
+        found = _resource_events(rid, parent, old.get(rid, {}), new.get(rid, {}), cluster, at)
+        if rid in quiet:
+            found = [replace(e, severity=INFO, message=e.message + UNMANAGED_NOTE)
+                     for e in found]
+        events.extend(found)
     return events
 
 
