@@ -177,6 +177,16 @@ def test_run_text_output_prints_the_event_and_no_watch_disables_it(tmp_path, con
     assert proc.finish() == 3
     assert "paused by unexpected_failover: vip stopped on n1 (alert)" in proc.out
     assert any(x.startswith("event: {") for x in proc.out)
+    # The paused run still holds cluster t1 (one update per cluster): a new run is refused
+    # until it is resumed or canceled.
+    busy = Proc(tmp_path, "run", "update_cluster", "--pack-dir", PACK, "--cluster", "t1",
+                "--config", config, "--no-watch")
+    assert busy.finish() == 2 and any("CLUSTER_BUSY" in x for x in busy.err + busy.out)
+    paused = Proc(tmp_path, "history", "--json")
+    assert paused.finish() == 0
+    run_id = next(r["id"] for r in json.loads("\n".join(paused.out))
+                  if r["status"] == "paused")
+    assert Proc(tmp_path, "cancel", run_id).finish() in (0, 4)
     proc = Proc(tmp_path, "run", "update_cluster", "--pack-dir", PACK, "--cluster", "t1",
                 "--config", config, "--no-watch")
     assert proc.finish() == 0
