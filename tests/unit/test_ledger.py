@@ -190,3 +190,31 @@ def test_open_during_is_open_at_any_moment_of_the_window():
     closed = entry.__class__(**{**entry.__dict__, "closed_at": 130.0})
     assert closed.open_during(125, 200) and not closed.open_during(131, 200)
     assert not closed.open_during(200, 200)     # empty window = "open now"
+
+
+def _stop(node):
+    from pacemaker_update.detect.events import make_event
+    return make_event("resource_stopped", "lab", "2026-01-01T00:00:00+00:00",
+                      f"ping stopped on {node}", resource="ping", parent="ping-clone",
+                      node=node, from_node=node, role_before="started", role_after="stopped")
+
+
+def test_a_whole_cluster_stop_covers_every_resource_stopping():
+    """Seen on the lab (method 1): the cluster_stop entry must cover a clone instance that
+    simply stops on the node being stopped, not only moves."""
+    from pacemaker_update.detect.ledger import covers
+    entry = new_entry("lab", "run1", "stop", "cluster_stop", None, now=100.0)
+    assert covers(entry, _stop("server2"), 101.0)
+    standby = new_entry("lab", "run1", "sb", "standby", "server2", now=100.0)
+    assert covers(standby, _stop("server2"), 101.0)
+    assert not covers(standby, _stop("server1"), 101.0), "another node's stop stays unexpected"
+
+
+def test_leaving_node_maintenance_covers_the_reprobe_on_that_node_only():
+    """Seen on the lab (method 3): leaving node maintenance re-probes; crm_mon shows the
+    node's resources stopped until the probe answers."""
+    from pacemaker_update.detect.ledger import covers
+    ready = new_entry("lab", "run1", "ready", "node_ready", "server2", now=100.0)
+    assert covers(ready, _stop("server2"), 101.0)
+    unstandby = new_entry("lab", "run1", "un", "unstandby", "server2", now=100.0)
+    assert not covers(unstandby, _stop("server2"), 101.0), "online never excuses a stop there"

@@ -39,6 +39,11 @@ class Operation:
     direction: str
     node_kinds: Tuple[str, ...] = ()
     cluster_kinds: Tuple[str, ...] = ()
+    # Leaving maintenance re-probes the node's resources: crm_mon shows them stopped until
+    # the probe answers. Such a stop ON the node is part of the step (the exit guard has
+    # already simulated that nothing will stop, start or move; a real failure shows up as a
+    # failed action, which no entry covers).
+    reprobe: bool = False
 
 
 OPERATIONS: Dict[str, Operation] = {
@@ -47,7 +52,7 @@ OPERATIONS: Dict[str, Operation] = {
     "stop_pacemaker": Operation(LEAVE, ("node_offline",), ("dc_changed",)),
     "start_pacemaker": Operation(RETURN, ("node_online",), ("dc_changed",)),
     "node_maintenance": Operation(NONE, ("node_maintenance",)),
-    "node_ready": Operation(RETURN, ("node_ready",)),
+    "node_ready": Operation(RETURN, ("node_ready",), reprobe=True),
     "failover": Operation(LEAVE, ("node_standby", "node_unstandby")),
     "failback": Operation(LEAVE, ("node_standby", "node_unstandby")),
     "cluster_maintenance": Operation(NONE, (), ("cluster_maintenance",)),
@@ -182,7 +187,8 @@ def _covers_resource(entry: LedgerEntry, op: Operation, event: Event,
     node = entry.node
     if op.direction == LEAVE:
         if event.from_node is not None and (node is None or event.from_node == node):
-            return (_names_resource(entry, event) and event.to_node != node
+            # a stop (to_node None) leaves too; only an arrival on the node itself does not
+            return (_names_resource(entry, event) and (node is None or event.to_node != node)
                     and _destination_ok(entry, event.to_node))
         if event.from_node is None and event.to_node is not None and event.to_node != node:
             known = (entry.id, event.resource or "") in departed or entry.resources is not None
@@ -191,7 +197,7 @@ def _covers_resource(entry: LedgerEntry, op: Operation, event: Event,
         return False
     if op.direction == RETURN:
         return node is None or event.to_node == node or (
-            event.to_node is None and event.from_node != node)
+            event.to_node is None and (event.from_node != node or op.reprobe))
     return False
 
 
