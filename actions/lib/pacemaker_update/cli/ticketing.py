@@ -18,6 +18,20 @@ from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError
 UPDATE_WORKFLOW = "update_cluster"
 STATUS_FOR_TICKET = {"pausing": "paused", "canceling": "canceled", "timeout": "failed",
                      "abandoned": "failed"}
+# A workflow that stops cleanly before the work is done still "succeeds" as a run; the
+# report's own status says why it stopped, and a ticket must never read "succeeded" then.
+REPORT_STATUS_FOR_TICKET = {"window_closed": "paused", "approval_expired": "paused",
+                            "denied": "canceled"}
+
+
+def ticket_status(result: Any) -> str:
+    """What the ticket is told: the run's status, unless the update stopped early."""
+    status = str(STATUS_FOR_TICKET.get(result.status, result.status))
+    output = result.output if isinstance(result.output, dict) else {}
+    report = output.get("report")
+    if status == "succeeded" and isinstance(report, dict):
+        return REPORT_STATUS_FOR_TICKET.get(str(report.get("status")), status)
+    return status
 
 
 def read_payload(path: str) -> Any:
@@ -118,9 +132,11 @@ def notify_if_ticket(engine: Any, result: Any) -> Optional[Dict[str, Any]]:
     change_id = engine.store.kv_get(EXECUTION_PREFIX + result.run_id)
     if not change_id:
         return None
-    status = STATUS_FOR_TICKET.get(result.status, result.status)
+    status = ticket_status(result)
     output = result.output if isinstance(result.output, dict) else {}
     message = f"update {status} (run {result.run_id})"
+    if status != STATUS_FOR_TICKET.get(result.status, result.status):
+        message += " - stopped early: " + str(output["report"].get("status"))
     if result.pause_cause:
         message += ": " + str(result.pause_cause.get("message", ""))
     ok, out = notify_ticket(RunStoreLedger(engine.store), change_id, status,
