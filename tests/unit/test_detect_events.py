@@ -202,3 +202,31 @@ def test_the_same_stop_of_a_managed_resource_is_an_alarm():
     # managed before, unmanaged after: not "unmanaged in both", so still an alarm
     events = diff_states(before, after, "lab", "2026-01-01T00:00:00+00:00")
     assert ("resource_stopped", "ping") in alarming(events)
+
+
+def _node_maintenance_with_ping_stopped(node):
+    """Real node-maintenance output (server2 in maintenance), with ping's instance on
+    ``node`` shown stopped, as during the exit guard's re-probe."""
+    text = (FIX / "two_node_node_maintenance.xml").read_text()
+    managed = "true" if node == "server1" else "false"
+    number = "1" if node == "server1" else "2"
+    instance = ('<resource id="ping" resource_agent="ocf:pacemaker:ping" role="Started" '
+                f'active="true" orphaned="false" blocked="false" managed="{managed}" '
+                'failed="false" failure_ignored="false" nodes_running_on="1">\n'
+                f'        <node name="{node}" id="{number}" cached="true"/>\n      </resource>')
+    stopped = ('<resource id="ping" resource_agent="ocf:pacemaker:ping" role="Stopped" '
+               f'active="false" orphaned="false" blocked="false" managed="{managed}" '
+               'failed="false" failure_ignored="false" nodes_running_on="0"/>')
+    assert instance in text
+    return parse_crm_mon_xml(text.replace(instance, stopped))
+
+
+def test_clone_instance_on_the_node_in_maintenance_is_information_elsewhere_an_alarm():
+    before = state("two_node_node_maintenance")
+    on_maintained = diff_states(before, _node_maintenance_with_ping_stopped("server2"),
+                                "lab", "2026-01-01T00:00:00+00:00")
+    assert ("resource_stopped", "ping", "server2", None) in kinds(on_maintained)
+    assert alarming(on_maintained) == []
+    on_managed = diff_states(before, _node_maintenance_with_ping_stopped("server1"),
+                             "lab", "2026-01-01T00:00:00+00:00")
+    assert ("resource_stopped", "ping") in alarming(on_managed)

@@ -114,12 +114,25 @@ def _parent(res: Optional[Resource]) -> Optional[str]:
     return res.group or res.clone or res.bundle
 
 
-def _unmanaged(state: ClusterState) -> Set[str]:
-    """Ids of primitives Pacemaker does not manage in ``state`` (every instance unmanaged)."""
-    seen: Dict[str, bool] = {}
-    for res in state.resources:
-        seen[res.id] = seen.get(res.id, True) and res.managed is False
-    return {rid for rid, off in seen.items() if off}
+def _unmanaged_at(state: ClusterState, rid: str, node: str) -> bool:
+    """Whether Pacemaker leaves ``rid`` alone on ``node`` in ``state``: cluster-wide
+    maintenance-mode, the node in maintenance, or the instance there unmanaged."""
+    if state.summary.maintenance_mode is True:
+        return True
+    item = state.node(node)
+    if item is not None and item.maintenance is True:
+        return True
+    return any(res.managed is False for res in state.resources
+               if res.id == rid and node in res.nodes)
+
+
+def _quiet(event: Event, before: ClusterState, after: ClusterState) -> bool:
+    """An event about a resource that is unmanaged, before and after, on every node the
+    event names."""
+    nodes = {n for n in (event.from_node, event.to_node, event.node) if n}
+    rid = event.resource or ""
+    return bool(nodes) and all(_unmanaged_at(before, rid, n) and _unmanaged_at(after, rid, n)
+                               for n in nodes)
 
 
 UNMANAGED_NOTE = (" (unmanaged: Pacemaker neither stops nor moves it; a re-probe or the "
@@ -138,15 +151,12 @@ def diff_resources(before: ClusterState, after: ClusterState, cluster: str,
     """
     old, old_res = _placement(before)
     new, new_res = _placement(after)
-    quiet = _unmanaged(before) & _unmanaged(after)
     events: List[Event] = []
     for rid in sorted(set(old) | set(new)):
         parent = _parent(new_res.get(rid) or old_res.get(rid))
         found = _resource_events(rid, parent, old.get(rid, {}), new.get(rid, {}), cluster, at)
-        if rid in quiet:
-            found = [replace(e, severity=INFO, message=e.message + UNMANAGED_NOTE)
-                     for e in found]
-        events.extend(found)
+        events.extend(replace(e, severity=INFO, message=e.message + UNMANAGED_NOTE)
+                      if _quiet(e, before, after) else e for e in found)
     return events
 
 
