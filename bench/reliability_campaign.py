@@ -345,19 +345,23 @@ def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.N
 
 def earlier_rows(found: Any, ours: set[str]) -> list[str]:
     """Rows (and failures) of methods this invocation did not touch, from the section as
-    it was, under the command that produced them: several invocations add up."""
+    it was, each under the command that produced it: several invocations add up."""
     if found is None:
         return []
-    old = found.group(0)
-    command = re.search(r"Command: `([^`]*)`", old)
-    kept = [ln for ln in old.splitlines()
-            if re.match(r"\| \d ", ln) or ln.startswith("- ") or ln.startswith("  ")]
-    kept = [ln for ln in kept if not any(f" {m} " in ln or f" {m} (" in ln or
-                                         ln.startswith(f"- {m} ") for m in ours)]
-    if not kept:
-        return []
-    origin = command.group(1) if command else "an earlier invocation"
-    return ["", f"Earlier invocation (`{origin}`):", ""] + kept
+    blocks: list[tuple[str, list[str]]] = []
+    for ln in found.group(0).splitlines():
+        origin = re.search(r"(?:Command: |Earlier invocation \()`([^`]*)`", ln)
+        if origin:
+            blocks.append((origin.group(1), []))
+        elif (blocks and (re.match(r"\| \d ", ln) or ln.startswith("- "))
+              and not any(f" {m} " in ln or f" {m} (" in ln or ln.startswith(f"- {m} ")
+                          for m in ours)):
+            blocks[-1][1].append(ln)
+    out: list[str] = []
+    for origin, rows in blocks:
+        if rows:
+            out += ["", f"Earlier invocation (`{origin}`):", ""] + rows
+    return out
 
 
 def no_watch_methods(args: argparse.Namespace) -> list[str]:
