@@ -7,6 +7,7 @@ from pacemaker_update.chatops.gate import pack_config, start_due_updates
 from pacemaker_update.detect.st2api import St2Api
 from pacemaker_update.errors import PacemakerUpdateError
 from pacemaker_update.st2compat import Action
+from pacemaker_update.window import parse_clock
 
 
 class StartScheduledUpdate(Action):
@@ -14,7 +15,10 @@ class StartScheduledUpdate(Action):
 
     def run(self, cluster: Optional[str] = None, lookback_minutes: int = 5,
             now: Optional[str] = None) -> Tuple[bool, Dict[str, Any]]:
-        clock = dt.datetime.fromisoformat(now) if now else dt.datetime.now(dt.timezone.utc)
+        try:
+            clock = parse_clock(now)
+        except PacemakerUpdateError as exc:
+            return False, {"ok": False, "data": {}, "error": exc.to_dict()}
         try:
             outcomes = start_due_updates(St2Api.from_env(), dict(self.config or {}),
                                          pack_config(self.config), clock,

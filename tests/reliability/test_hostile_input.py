@@ -361,14 +361,9 @@ def check_envelope(name: str, param: str, value: Any, ok: bool, env: Dict[str, A
     return "ok" if ok else f"error:{error['code']}"
 
 
-# Known bugs (others' files): `now` goes to dt.datetime.fromisoformat unguarded, so any
-# non-ISO string escapes run() as ValueError instead of a coded INVALID_INPUT.
-KNOWN_BUGS = {
-    ("check_maintenance_window", "now"): "actions/check_maintenance_window.py:18 "
-    "fromisoformat(now) unguarded: ValueError escapes run()",
-    ("start_scheduled_update", "now"): "actions/start_scheduled_update.py:17 "
-    "fromisoformat(now) unguarded: ValueError escapes run()",
-}
+# Known bugs as strict xfails (fixed ones leave this table): none open. `now` used to go to
+# dt.datetime.fromisoformat unguarded; it is now parsed by window.parse_clock.
+KNOWN_BUGS: dict = {}  # none open: `now` is parsed by window.parse_clock (INVALID_INPUT)
 CASES = [pytest.param(name, param, id=f"{name}.{param}", marks=[pytest.mark.xfail(
     strict=True, raises=ValueError, reason=KNOWN_BUGS[(name, param)])]
     if (name, param) in KNOWN_BUGS else [])
@@ -651,15 +646,10 @@ def test_cli_refuses_bad_typed_params_before_connecting(
 CLI_NAMES = [("cluster", "{v}"), ("packages", "{j}"), ("restart_services", "{j}")]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "names in workflow parameters (cluster, packages, restart_services) are validated only by "
-    "the action that uses them, after preflight has connected and read crm_mon: the CLI exits "
-    "1 (SSH/UNKNOWN_CLUSTER inside the run) instead of 2 before touching a node. Fix: validate "
-    "them in cli/running.py cmd_run after collect_params (see docs/RELIABILITY.md)"))
 @pytest.mark.parametrize("param,form", CLI_NAMES, ids=[p for p, _f in CLI_NAMES])
 def test_cli_refuses_hostile_names_before_connecting(
         param: str, form: str, cli_env: Tuple[Path, ConnectionCounter]) -> None:
-    """Hostile names: exit 2 with a message, no connection to any node (fails today)."""
+    """Hostile names: exit 2 with a message, no connection to any node."""
     base, counter = cli_env
     before = counter.count
     value = "$(id)"

@@ -380,3 +380,20 @@ def cron_timer_parameters(window: Mapping[str, Any]) -> Dict[str, Any]:
     if spec.start.weekday_restricted:
         params["day_of_week"] = ",".join(_APS_DAYS[d] for d in sorted(spec.start.weekdays))
     return params
+
+
+def parse_clock(now: Optional[str]) -> dt.datetime:
+    """The ``now`` parameter of the window actions: an ISO 8601 time WITH its offset (for
+    tests and replays), or the current UTC time when empty. Anything else is INVALID_INPUT,
+    never a guess: a window decision on a misread clock could start a node out of hours."""
+    if not now:
+        return dt.datetime.now(dt.timezone.utc)
+    try:
+        clock = dt.datetime.fromisoformat(str(now))
+    except ValueError:
+        clock = None
+    if clock is None or clock.tzinfo is None:
+        raise InvalidInputError(
+            f"now must be an ISO 8601 time with its UTC offset, e.g. 2026-11-28T02:00:00+01:00;"
+            f" got {str(now)[:60]!r}", details={"field": "now", "value": str(now)[:60]})
+    return clock

@@ -134,6 +134,34 @@ def summary(result: Any) -> str:
     return text
 
 
+def check_names(params: Dict[str, Any], config_path: Optional[str]) -> None:
+    """The names a run will put on cluster command lines (cluster, packages, services),
+    refused with InvalidInputError (exit 2) before anything connects to a node."""
+    from pacemaker_update.validate import (
+        validate_node_name,
+        validate_package_name,
+        validate_unit_name,
+    )
+
+    if "cluster" not in params:
+        return
+    validate_node_name(params["cluster"], field="cluster")  # a config key: same safe alphabet
+    if not (params.get("packages") or params.get("restart_services")):
+        return
+    cluster = load_cluster(str(params["cluster"]), config_path)
+    manager = getattr(cluster, "package_manager", "auto")
+    for name in params.get("packages") or []:
+        if manager in ("yum", "dnf", "zypper", "apt"):
+            validate_package_name(name, manager, field="packages")
+            continue
+        try:  # auto: the node's manager is probed later; the name must suit rpm or dpkg
+            validate_package_name(name, "yum", field="packages")
+        except InvalidInputError:
+            validate_package_name(name, "apt", field="packages")
+    for unit in params.get("restart_services") or []:
+        validate_unit_name(unit, field="restart_services")
+
+
 def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
     """run / plan: drive a workflow to rest and print its result."""
     from pacemaker_update.engine.display import PLAN_RENDERERS
@@ -146,6 +174,7 @@ def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
         raise InvalidInputError("run needs a WORKFLOW (or --from-ticket FILE)")
     engine = make_engine(args)
     params = collect_params(engine, args, dry_run)
+    check_names(params, getattr(args, "config", None))
     window = getattr(args, "window", None)
     if window:
         add_window_params(engine, args.workflow, params, window)
