@@ -84,13 +84,17 @@ def show(lab: Any, state_dir: Path, run_id: str) -> dict[str, Any]:
 
 
 def node_states(doc: dict[str, Any]) -> dict[str, str]:
-    """Where the run says every node is: report.nodes[*].state (failed/finished runs) or the
-    failure's node_states."""
+    """Where the run says every node is: report.nodes[*].state (failed/finished runs), the
+    failure's node_states, or cluster_now (what crm_mon showed when the run stopped)."""
     report = (doc.get("output") or {}).get("report") or {}
     states = {n: str(v.get("state")) for n, v in (report.get("nodes") or {}).items()
               if isinstance(v, dict) and v.get("state") is not None}
     failure = report.get("failure") or {}
     for n, s in (failure.get("node_states") or {}).items():
+        states.setdefault(n, str(s))
+    # A run that stopped early also says where the cluster stands now (crm_mon, read by the
+    # CLI when the run ended): `cluster_now.nodes`, e.g. "online + standby".
+    for n, s in ((doc.get("cluster_now") or {}).get("nodes") or {}).items():
         states.setdefault(n, str(s))
     return states
 

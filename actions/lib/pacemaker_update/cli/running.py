@@ -162,6 +162,53 @@ def check_names(params: Dict[str, Any], config_path: Optional[str]) -> None:
         validate_unit_name(unit, field="restart_services")
 
 
+def cluster_standing(params: Dict[str, Any], config_path: Optional[str],
+                     run_id: str) -> Dict[str, Any]:
+    """Where every node of the run's cluster is NOW (read from crm_mon, read-only) and what
+    to do next: printed and put in --json whenever an update stops before its end, so
+    nobody has to guess which node was left in standby or maintenance."""
+    from pacemaker_update.actionbase import ActionContext
+    from pacemaker_update.ops.status import cluster_status
+
+    out: Dict[str, Any] = {"next": [f"pacemaker-update resume {run_id}  (after fixing the "
+                                    "cause: continues where it stopped)",
+                                    f"pacemaker-update cancel {run_id}; pacemaker-update run "
+                                    f"rollback --cluster {params.get('cluster')}  (back to a "
+                                    "safe state: every node online, maintenance lifted "
+                                    "through the exit guard)"]}
+    try:
+        ctx = ActionContext(load_cluster(str(params["cluster"]), config_path), timeout=30)
+        try:
+            status = cluster_status(ctx)
+        finally:
+            ctx.close()
+    except Exception as exc:  # noqa: BLE001 - report what we could not read, never crash
+        out["error"] = f"could not read the cluster's state: {exc}"
+        return out
+    nodes = {}
+    for node in status["state"]["nodes"]:
+        flags = [f for f in ("standby", "maintenance") if node.get(f)]
+        nodes[node["name"]] = ("online" if node.get("online") else "OFFLINE") + (
+            " + " + " + ".join(flags) if flags else "")
+    out.update({"nodes": nodes, "maintenance_mode": status["maintenance_mode"],
+                "quorum": status["quorum"], "placement": status["placement"],
+                "failed_actions": status["failed_actions"]})
+    return out
+
+
+def print_standing(standing: Dict[str, Any]) -> None:
+    """The cluster's standing for a person, on stderr."""
+    lines = ["cluster now:"]
+    for node, where in sorted((standing.get("nodes") or {}).items()):
+        lines.append(f"  {node}: {where}")
+    if standing.get("maintenance_mode"):
+        lines.append("  maintenance-mode is ON (resources unmanaged)")
+    if standing.get("error"):
+        lines.append("  " + str(standing["error"]))
+    lines += ["next:"] + ["  " + n for n in standing["next"]]
+    sys.stderr.write("\n".join(lines) + "\n")
+
+
 def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
     """run / plan: drive a workflow to rest and print its result."""
     from pacemaker_update.engine.display import PLAN_RENDERERS
@@ -187,10 +234,16 @@ def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
     else:
         result = drive_watched(engine, args, args.workflow, params)
     renderer = PLAN_RENDERERS.get(result.workflow) if dry_run else None
+    document = result.to_dict()
+    if not dry_run and "cluster" in params and result.status not in ("succeeded", "canceled"):
+        document["cluster_now"] = cluster_standing(params, getattr(args, "config", None),
+                                                   result.run_id)
+        if not args.json:
+            print_standing(document["cluster_now"])
     if renderer is not None and not args.json:
-        renderer(result.to_dict(), sys.stdout)
+        renderer(document, sys.stdout)
     else:
-        emit(args, result.to_dict(), summary(result))
+        emit(args, document, summary(result))
     return int(result.exit_code)
 
 
