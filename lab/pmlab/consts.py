@@ -5,7 +5,7 @@ import os
 from pathlib import Path
 
 LAB_ROOT = Path(__file__).resolve().parent.parent          # /work/main/lab
-STANDINS = LAB_ROOT / "pmlab" / "standins"
+STANDINS_SOURCE = LAB_ROOT / "pmlab" / "standins"
 SYSTEM_PYTHON = "/usr/bin/python3"                          # what runs inside the nodes
 
 CLUSTER_NAME = "lab"
@@ -29,6 +29,12 @@ NODE_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 def lab_dir() -> Path:
     """The one directory the lab owns (state.json, keys, per-node files)."""
     return Path(os.environ.get("PMU_LAB_DIR", f"/var/lib/pmu-lab{_SUFFIX}"))
+
+
+# The stand-ins run INSIDE the nodes, whose /tmp (and /run, /dev/shm) are private tmpfs:
+# a checkout under /tmp would be invisible there, so `up` copies them into the lab's
+# directory and everything refers to that copy.
+STANDINS = lab_dir() / "standins"
 
 
 def node_name(index: int) -> str:

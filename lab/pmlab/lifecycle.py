@@ -18,6 +18,8 @@ from pmlab.consts import (
     GATEWAY_VETH,
     NODE_PATH,
     ROOT_ADDR,
+    STANDINS,
+    STANDINS_SOURCE,
     VIP,
     lab_dir,
     node_addr,
@@ -55,6 +57,8 @@ def up(nodes: int, frontend: str, pcsd: bool) -> dict[str, Any]:
     d = lab_dir()
     d.mkdir(parents=True, exist_ok=True)
     d.chmod(0o755)
+    shutil.copytree(STANDINS_SOURCE, STANDINS, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("__pycache__"))
     names = [node_name(i) for i in range(1, nodes + 1)]
     state: dict[str, Any] = {
         "tag": uuid.uuid4().hex[:12], "status": "creating", "created_at": time.time(),
