@@ -197,9 +197,17 @@ def test_unmanaged_resource_changes_are_information_not_failovers():
 
 
 def test_the_same_stop_of_a_managed_resource_is_an_alarm():
-    before = state("two_node_normal")  # ping managed here
-    after = _maintenance_with_ping_stopped_on_server1()
-    # managed before, unmanaged after: not "unmanaged in both", so still an alarm
+    before = state("two_node_normal")  # no maintenance: ping managed everywhere
+    text = (FIX / "two_node_normal.xml").read_text()
+    instance = ('<resource id="ping" resource_agent="ocf:pacemaker:ping" role="Started" '
+                'active="true" orphaned="false" blocked="false" managed="true" failed="false" '
+                'failure_ignored="false" nodes_running_on="1">\n'
+                '        <node name="server1" id="1" cached="true"/>\n      </resource>')
+    assert instance in text
+    after = parse_crm_mon_xml(text.replace(instance, (
+        '<resource id="ping" resource_agent="ocf:pacemaker:ping" role="Stopped" '
+        'active="false" orphaned="false" blocked="false" managed="true" failed="false" '
+        'failure_ignored="false" nodes_running_on="0"/>')))
     events = diff_states(before, after, "lab", "2026-01-01T00:00:00+00:00")
     assert ("resource_stopped", "ping") in alarming(events)
 
@@ -230,3 +238,13 @@ def test_clone_instance_on_the_node_in_maintenance_is_information_elsewhere_an_a
     on_managed = diff_states(before, _node_maintenance_with_ping_stopped("server1"),
                              "lab", "2026-01-01T00:00:00+00:00")
     assert ("resource_stopped", "ping") in alarming(on_managed)
+
+
+def test_one_poll_seeing_maintenance_entered_and_the_reprobe_stop_is_information():
+    """Seen on the lab: a 2 s poll saw node maintenance turned on and the exit guard's
+    re-probe stop of the clone instance on that node in one diff."""
+    before = state("two_node_normal")
+    after = _node_maintenance_with_ping_stopped("server2")
+    events = diff_states(before, after, "lab", "2026-01-01T00:00:00+00:00")
+    assert ("resource_stopped", "ping", "server2", None) in kinds(events)
+    assert ("resource_stopped", "ping") not in alarming(events)

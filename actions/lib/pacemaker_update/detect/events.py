@@ -114,25 +114,30 @@ def _parent(res: Optional[Resource]) -> Optional[str]:
     return res.group or res.clone or res.bundle
 
 
-def _unmanaged_at(state: ClusterState, rid: str, node: str) -> bool:
-    """Whether Pacemaker leaves ``rid`` alone on ``node`` in ``state``: cluster-wide
-    maintenance-mode, the node in maintenance, or the instance there unmanaged."""
-    if state.summary.maintenance_mode is True:
-        return True
+def _in_maintenance(state: ClusterState, node: str) -> bool:
+    """Cluster-wide maintenance-mode, or ``node`` itself in maintenance."""
     item = state.node(node)
-    if item is not None and item.maintenance is True:
-        return True
-    return any(res.managed is False for res in state.resources
-               if res.id == rid and node in res.nodes)
+    return state.summary.maintenance_mode is True or (
+        item is not None and item.maintenance is True)
+
+
+def _unmanaged_at(state: ClusterState, rid: str, node: str) -> bool:
+    """Whether Pacemaker leaves ``rid`` alone on ``node`` in ``state``: maintenance (of the
+    cluster or the node), or the instance there unmanaged."""
+    return _in_maintenance(state, node) or any(
+        res.managed is False for res in state.resources if res.id == rid and node in res.nodes)
 
 
 def _quiet(event: Event, before: ClusterState, after: ClusterState) -> bool:
-    """An event about a resource that is unmanaged, before and after, on every node the
-    event names."""
+    """An event about a resource Pacemaker does not manage on every node the event names:
+    unmanaged after, and before too -- or maintenance was entered between the two snapshots
+    (one poll can see the step into maintenance and the exit guard's re-probe together)."""
     nodes = {n for n in (event.from_node, event.to_node, event.node) if n}
     rid = event.resource or ""
-    return bool(nodes) and all(_unmanaged_at(before, rid, n) and _unmanaged_at(after, rid, n)
-                               for n in nodes)
+    return bool(nodes) and all(
+        _unmanaged_at(after, rid, n) and (_unmanaged_at(before, rid, n)
+                                          or _in_maintenance(after, n))
+        for n in nodes)
 
 
 UNMANAGED_NOTE = (" (unmanaged: Pacemaker neither stops nor moves it; a re-probe or the "
