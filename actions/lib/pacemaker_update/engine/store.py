@@ -8,6 +8,7 @@ pause/cancel request flag polled by the running process, the owner lock
 """
 
 import contextlib
+import fcntl
 import json
 import os
 import sqlite3
@@ -113,10 +114,15 @@ class RunStore:
         if fresh:
             os.chmod(self.path, 0o600)
         self.db.row_factory = sqlite3.Row
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.executescript(SCHEMA)
-        self._migrate()
+        # switching to WAL takes an exclusive lock without waiting on the busy
+        # handler: two processes opening the file at once got "database is
+        # locked". The one-time setup is serialized by a lock file instead.
+        with open(self.path + ".setup-lock", "a") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.executescript(SCHEMA)
+            self._migrate()
 
     def _migrate(self) -> None:
         """Add columns newer than the file (a run store from an older release stays usable)."""
