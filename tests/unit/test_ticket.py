@@ -160,3 +160,45 @@ def test_bad_payload_starts_nothing(tmp_path):
 def test_callback_payload_status_is_checked():
     with pytest.raises(InvalidInputError):
         build_callback_payload(validate_ticket(payload()), "done")
+
+
+def _notify_action(store):
+    """actions/notify_callback.py as st2 instantiates it, its datastore the run store's kv."""
+    import importlib.util
+    import pathlib
+
+    from pacemaker_update.engine.actions import ActionService
+    path = pathlib.Path(__file__).resolve().parents[2] / "actions" / "notify_callback.py"
+    spec = importlib.util.spec_from_file_location("notify_callback_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    action = module.NotifyCallback(config={})
+    action.action_service = ActionService(store.kv_get, store.kv_set, store.kv_delete,
+                                          "pacemaker_update", store.kv_list)
+    return action
+
+
+@pytest.mark.parametrize("report_status,told", [
+    ("window_closed", "paused"), ("approval_expired", "paused"), ("denied", "canceled"),
+    ("succeeded", "succeeded")])
+def test_st2_rule_path_never_tells_a_ticket_succeeded_for_an_update_that_stopped_early(
+        tmp_path, server, report_status, told):
+    # rules/notify_update_result.yaml hands notify_callback the execution's status and
+    # result; a workflow that paused itself at a window's end ends "succeeded" as an
+    # execution, and only its report says the nodes are not all updated.
+    from pacemaker_update.chatops.intake import EXECUTION_PREFIX
+    from pacemaker_update.ticket import DatastoreLedger
+    store = RunStore(str(tmp_path))
+    try:
+        action = _notify_action(store)
+        DatastoreLedger(action.action_service).put("CHG0031337", {
+            "ticket": payload(callback_url=server), "execution_id": "ex1", "status": "running"})
+        action.action_service.set_value(EXECUTION_PREFIX + "ex1", "CHG0031337", local=False)
+        result = {"output": {"report": {"cluster": "prod", "method": "rolling_standby",
+                                        "status": report_status, "nodes": {}}}}
+        ok, out = action.run(status="succeeded", execution_id="ex1", result=result)
+        assert ok, out
+        assert Callback.bodies[-1]["status"] == told == out["data"]["status"]
+        assert DatastoreLedger(action.action_service).get("CHG0031337")["status"] == told
+    finally:
+        store.close()

@@ -25,6 +25,18 @@ EXECUTION_PREFIX = "pacemaker_update.ticket_execution."
 FINAL = {"succeeded": "succeeded", "failed": "failed", "timeout": "failed",
          "abandoned": "failed", "canceled": "canceled", "paused": "paused",
          "running": "running"}
+# A workflow that stops cleanly before the work is done still "succeeds" as an execution;
+# the report's own status says why it stopped, and a ticket must never read "succeeded".
+REPORT_STATUS_FOR_TICKET = {"window_closed": "paused", "approval_expired": "paused",
+                            "denied": "canceled"}
+
+
+def ticket_status_of(status: str, report: Optional[Mapping[str, Any]] = None) -> str:
+    """What a ticket is told: the execution's status, unless the report says it stopped early."""
+    told = FINAL.get(status, status)
+    if told == "succeeded" and isinstance(report, Mapping):
+        return REPORT_STATUS_FOR_TICKET.get(str(report.get("status")), told)
+    return told
 
 
 def _tell(poster: Poster, ticket: TicketRequest, status: str, message: str,
@@ -88,7 +100,7 @@ def notify_ticket(ledger: Any, change_id: str, status: str,
             "code": "UNKNOWN_TICKET", "message": f"no ticket with change id {change_id!r}",
             "details": {"change_id": change_id}}}
     ticket = validate_ticket(record["ticket"])
-    status = FINAL.get(status, status)
+    status = ticket_status_of(status, report)
     delivery = _tell(poster, ticket, status, message or f"update {status}",
                      execution_id or record.get("execution_id"), report)
     ledger.put(change_id, dict(record, status=status, notified_at=time.time(),

@@ -18,20 +18,14 @@ from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError
 UPDATE_WORKFLOW = "update_cluster"
 STATUS_FOR_TICKET = {"pausing": "paused", "canceling": "canceled", "timeout": "failed",
                      "abandoned": "failed"}
-# A workflow that stops cleanly before the work is done still "succeeds" as a run; the
-# report's own status says why it stopped, and a ticket must never read "succeeded" then.
-REPORT_STATUS_FOR_TICKET = {"window_closed": "paused", "approval_expired": "paused",
-                            "denied": "canceled"}
 
 
 def ticket_status(result: Any) -> str:
     """What the ticket is told: the run's status, unless the update stopped early."""
+    from pacemaker_update.chatops.intake import ticket_status_of
     status = str(STATUS_FOR_TICKET.get(result.status, result.status))
     output = result.output if isinstance(result.output, dict) else {}
-    report = output.get("report")
-    if status == "succeeded" and isinstance(report, dict):
-        return REPORT_STATUS_FOR_TICKET.get(str(report.get("status")), status)
-    return status
+    return ticket_status_of(status, output.get("report"))
 
 
 def read_payload(path: str) -> Any:
