@@ -38,7 +38,7 @@ sys.path[:0] = [str(ROOT / "lab"), str(ROOT / "actions" / "lib")]
 
 from pacemaker_update.config import load_config_file  # noqa: E402
 from pacemaker_update.detect import MemoryLedgerStore  # noqa: E402
-from pacemaker_update.detect.install import AGENT_DIR, delete_alert_argv  # noqa: E402
+from pacemaker_update.detect.install import delete_alert_argv  # noqa: E402
 from pacemaker_update.detect.watcher import watch  # noqa: E402
 from pmlab import consts, testing  # noqa: E402
 
@@ -221,7 +221,6 @@ def main() -> None:
     faults = [f for f in args.faults.split(",") if f]
     if not set(faults) <= set(FAULTS):
         raise SystemExit(f"--faults: choose from {', '.join(FAULTS)}")
-    agent_existed = Path(AGENT_DIR).exists()
     lab = testing.bring_up(2, "crmsh", False)
     rows: List[Tuple[str, str, List[Trial]]] = []
     try:
@@ -240,9 +239,6 @@ def main() -> None:
             left = lab.down()
             if left:
                 print(f"lab down left: {left}", file=sys.stderr)
-        if not agent_existed:  # the lab's nodes share /usr/local/lib with this host
-            import shutil
-            shutil.rmtree(AGENT_DIR, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,10 @@ NODE_BINDS = {
     "log-corosync": "/var/log/corosync", "log-crmsh": "/var/log/crmsh",
     "var-lib-pcsd": "/var/lib/pcsd", "log-pcsd": "/var/log/pcsd", "root": "/root",
     "hosts": "/etc/hosts", "hostname": "/etc/hostname", "shadow": "/etc/shadow",
+    # Each node has its own /usr/local/lib, as a real machine does: what the pack installs
+    # there (the alert agent, detect/install.py AGENT_DIR) stays on that node's "disk",
+    # invisible to the host and to other labs. Empty at `up`, gone with `down`.
+    "usr-local-lib": "/usr/local/lib",
 }
 PACKAGES = {  # name -> versions in the lab repository, installed one first
     "pacemaker": ["2.1.5-1.el9", "2.1.6-1.el9"], "pacemaker-cli": ["2.1.5-1.el9", "2.1.6-1.el9"],
@@ -97,6 +101,7 @@ def write_node(name: str, addr: str, nodes: list[tuple[str, str]], pcsd: bool) -
     for sub in NODE_BINDS:
         if sub not in ("hosts", "hostname", "shadow"):
             (fs / sub).mkdir(parents=True, exist_ok=True)
+    (fs / "usr-local-lib").chmod(0o755)  # Pacemaker runs the alert agent as hacluster
     _seed_pacemaker_dirs(fs)
     shutil.copy(lab_dir() / "corosync.conf", fs / "etc-corosync" / "corosync.conf")
     shutil.copy(lab_dir() / "authkey", fs / "etc-corosync" / "authkey")

@@ -16,7 +16,6 @@ its return once. No timing is asserted; latency is measured by bench/bench_detec
 import contextlib
 import importlib.util
 import inspect
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -187,17 +186,34 @@ def running(lab, interval, **kwargs):
 
 @contextlib.contextmanager
 def alert_agent(lab, url):
-    """install_alert_agent to ``url``; the CIB alert (and a new agent dir) removed after."""
-    existed = Path(AGENT_DIR).exists()
+    """install_alert_agent to ``url``; the CIB alert and the agent on the nodes removed after.
+
+    Each lab node has its own /usr/local/lib (lab/pmlab/files.py): the agent lands on the
+    nodes' disks only, never in the host's (or another lab's) /usr/local/lib.
+    """
+    host_had_agent = Path(AGENT_PATH).exists()
     config = yaml.safe_load(lab.config_path.read_text())
     try:
         ok, out = action("install_alert_agent", config).run(cluster="lab", recipient_url=url)
         assert ok, out
+        assert Path(AGENT_PATH).exists() == host_had_agent, "the agent leaked to the host"
         yield out["data"]
     finally:
         lab.exec(lab.nodes[0], delete_alert_argv())
-        if not existed:  # the lab's nodes share /usr/local/lib with this host
-            shutil.rmtree(AGENT_DIR, ignore_errors=True)
+        for node in lab.nodes:
+            lab.exec(node, ["rm", "-rf", "--", AGENT_DIR])
+
+
+def test_each_node_has_its_own_usr_local_lib(lab):
+    """What the pack installs under /usr/local/lib stays on that node (lab/pmlab/files.py)."""
+    mark = f"/usr/local/lib/pmu-lab-private-{lab.nodes[0]}"
+    try:
+        assert lab.exec(lab.nodes[0], ["touch", mark]).returncode == 0
+        assert lab.exec(lab.nodes[0], ["test", "-e", mark]).returncode == 0
+        assert lab.exec(lab.nodes[1], ["test", "-e", mark]).returncode == 1
+        assert not Path(mark).exists()
+    finally:
+        lab.exec(lab.nodes[0], ["rm", "-f", mark])
 
 
 def test_alert_agent_registered_on_every_node_pushes_to_the_lab_bridge(lab):

@@ -112,8 +112,8 @@ def install_alert_agent(ctx: Any, recipient_url: str, api_key: Optional[str]) ->
     script = agent_text()
     nodes = list(ctx.cluster.node_names)
     # Written under a unique name, then renamed over the agent: Pacemaker may run the old
-    # one at any moment, and nodes can share the file system (the lab shares /usr/local/lib
-    # with its host and with other labs), so it never sees a half-written script.
+    # one at any moment, and nodes may share the file system (e.g. an NFS /usr/local), so
+    # it never sees a half-written script.
     temp = f"{AGENT_PATH}.new-{uuid.uuid4().hex[:12]}"
     for node in nodes:
         _step(ctx, node, ["install", "-d", "-m", "0755", AGENT_DIR])
