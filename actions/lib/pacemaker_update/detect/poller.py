@@ -26,6 +26,13 @@ TRIGGER_UNREACHABLE = "pacemaker_update.cluster_unreachable"
 TRIGGER_REACHABLE = "pacemaker_update.cluster_reachable"
 CRM_MON_ARGV = ["crm_mon", "-1", "--output-as=xml"]
 DEDUP_SECONDS = 30.0
+# Pacemaker runs node and fencing alerts on every node: one change, one POST per node,
+# within a second or two. A later alert with the same fingerprint is the change happening
+# again (the service moved back and away once more), never a copy.
+ALERT_REPEAT_SECONDS = 5.0
+# An alert may reach us a moment before crm_mon shows its change: such an alert is kept
+# until the next poll pairs it (a duplicate dispatch is harmless, a swallowed one is not).
+ALERT_CLOCK_SLACK = 1.0
 
 TransportFactory = Callable[[Any, str], Any]
 
@@ -120,7 +127,9 @@ class ClusterPoller:
                 if before is None:
                     return out
                 events = diff_states(before, state, self.cluster.name, at)
-                return out + self.judge(events, now, since)
+                out += self.judge(events, now, since)
+                self._forget_alerts_before(started - ALERT_CLOCK_SLACK)
+                return out
 
     def judge(self, events: List[Event], now: Optional[float] = None,
               since: Optional[float] = None) -> List[Dispatch]:
@@ -151,18 +160,35 @@ class ClusterPoller:
             return []  # no ledger = nothing expected: stricter, never laxer
 
     def _seen(self, event: Event, clock: float) -> bool:
-        """True when an alert already reported this change (or the poll did, for an alert).
+        """True when this event is the other path's report of a change already reported.
 
         Two polls never report one change twice (each diff starts where the last ended),
-        and a change that happens again is news: only repeats across the alert and poll
-        paths, and repeated alerts, within DEDUP_SECONDS are dropped.
+        so a repeat is news unless it is the counterpart across the alert and poll paths
+        (within DEDUP_SECONDS) or a copy of an alert from another node (within
+        ALERT_REPEAT_SECONDS). A counterpart is consumed when it pairs: the same change
+        seen later again is a new change, not the old one (a 30 s memory swallowed a
+        service moved back and away again within 30 s, and the run was never paused).
         """
         for key in [k for k, (t, _) in self.recent.items() if clock - t > DEDUP_SECONDS]:
             del self.recent[key]
         key = event.fingerprint()
         previous = self.recent.get(key)
+        if previous is not None and previous[1] != event.source:
+            del self.recent[key]  # the counterpart pairs once
+            return True
         self.recent[key] = (clock, event.source)
-        return previous is not None and (previous[1] != event.source or event.source == "alert")
+        return (previous is not None and event.source == "alert"
+                and clock - previous[0] <= ALERT_REPEAT_SECONDS)
+
+    def _forget_alerts_before(self, started: float) -> None:
+        """Alerts received before a poll's read: that poll's diff covers their changes.
+
+        Whatever kind the poll saw them as (a stop and start between two polls is a move),
+        any later poll diff starts after them, so their memory could only swallow news.
+        """
+        for key in [k for k, (t, src) in self.recent.items()
+                    if src == "alert" and t < started]:
+            del self.recent[key]
 
     def payload(self, event: Event) -> Dict[str, Any]:
         """Event payload plus the cluster's reaction policy and chat route."""
