@@ -59,6 +59,9 @@ OPERATIONS: Dict[str, Operation] = {
     "cluster_ready": Operation(RETURN, (), ("cluster_ready",)),
     "cluster_stop": Operation(LEAVE, ("node_offline",), ("dc_changed", "quorum_lost")),
     "cluster_start": Operation(RETURN, ("node_online",), ("dc_changed", "quorum_regained")),
+    # rollback's move of every resource back where a snapshot had them: from wherever it
+    # runs to wherever the snapshot says, on any node; no node-level event is covered.
+    "cluster_restore": Operation(RETURN),
 }
 
 
