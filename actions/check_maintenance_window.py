@@ -12,7 +12,8 @@ class CheckMaintenanceWindow(Action):
     """Thin wrapper: config windows (or the override) → StepDecision → envelope."""
 
     def run(self, cluster: str, step_seconds: Optional[List[float]] = None,
-            default_step_seconds: int = 1800, safety_margin_seconds: int = 300,
+            default_step_seconds: Optional[int] = None,
+            safety_margin_seconds: Optional[int] = None,
             window: Optional[str] = None, enforce: bool = True,
             pause_execution: Optional[str] = None,
             now: Optional[str] = None) -> Tuple[bool, Dict[str, Any]]:

@@ -7,7 +7,7 @@ import sys
 import pytest
 from pacemaker_update.chatops import gate
 from pacemaker_update.config import load_config
-from pacemaker_update.errors import InvalidInputError
+from pacemaker_update.errors import ConfigError, InvalidInputError
 from pacemaker_update.window import (
     can_start_step,
     estimate_step_seconds,
@@ -162,3 +162,24 @@ def test_next_window_resumes_the_paused_update_else_starts_the_configured_one():
     running = FakeSt2([{"id": "r", "status": "running", "parameters": {"cluster": "prod"}}])
     assert gate.start_due_updates(running, raw, config, opened, lookback)[0]["action"] == \
         "skipped" and running.calls == []
+
+
+def test_first_step_estimate_and_margin_come_from_the_cluster_config():
+    # a 2-hour window opened at 02:00; at 03:30, 30 min remain
+    late = at("2024-06-01T03:30")
+    ok, env = gate.check_window(CONFIG, "prod", [], None, None, None, True, None, late)
+    assert not ok and env["error"]["code"] == "WINDOW_TOO_SHORT"  # 30 + 5 min > 30 min left
+    assert env["data"]["expected_seconds"] == 1800.0
+    quick = {"clusters": {"prod": dict(CONFIG["clusters"]["prod"],
+                                       window_step_estimate_minutes=10,
+                                       window_safety_margin_minutes=2)}}
+    ok, env = gate.check_window(quick, "prod", [], None, None, None, True, None, late)
+    assert ok and env["data"]["code"] == "OK" and env["data"]["expected_seconds"] == 600.0
+    # a measured step still wins over the configured estimate
+    ok, env = gate.check_window(quick, "prod", [1700], None, None, None, True, None, late)
+    assert not ok and env["data"]["expected_seconds"] == 1700.0
+    with pytest.raises(ConfigError) as exc:
+        load_config({"clusters": {"prod": dict(CONFIG["clusters"]["prod"],
+                                               window_step_estimate_minutes=0)}})
+    assert exc.value.code == "CONFIG_INVALID"
+    assert "clusters.prod.window_step_estimate_minutes" in exc.value.message

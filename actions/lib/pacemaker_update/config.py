@@ -105,6 +105,8 @@ class ClusterConfig:
     on_unexpected_failover: str = "pause"
     chat_route: Optional[str] = None
     maintenance_windows: Tuple[MaintenanceWindow, ...] = ()
+    window_step_estimate_minutes: int = 30
+    window_safety_margin_minutes: int = 5
     description: str = ""
     scheduled_update: Optional[ScheduledUpdate] = None
 
@@ -350,6 +352,8 @@ def _build_cluster(name: str, data: Mapping[str, Any]) -> ClusterConfig:
         package_manager=data["package_manager"],
         on_unexpected_failover=data["on_unexpected_failover"],
         chat_route=data.get("chat_route"), maintenance_windows=windows,
+        window_step_estimate_minutes=data.get("window_step_estimate_minutes", 30),
+        window_safety_margin_minutes=data.get("window_safety_margin_minutes", 5),
         description=data.get("description", ""),
         scheduled_update=_build_scheduled(data.get("scheduled_update")),
     )

@@ -48,13 +48,23 @@ def _envelope(cluster: str) -> Dict[str, Any]:
 
 
 def check_window(config: Optional[Mapping[str, Any]], cluster: str, step_seconds: Sequence[float],
-                 default_step_seconds: float, margin: float, override: Optional[str],
-                 enforce: bool, pause_execution: Optional[str], now: dt.datetime,
-                 api: Any = None) -> Tuple[bool, Dict[str, Any]]:
-    """The check_maintenance_window action: decision envelope; pause the workflow first."""
+                 default_step_seconds: Optional[float], margin: Optional[float],
+                 override: Optional[str], enforce: bool, pause_execution: Optional[str],
+                 now: dt.datetime, api: Any = None) -> Tuple[bool, Dict[str, Any]]:
+    """The check_maintenance_window action: decision envelope; pause the workflow first.
+
+    ``default_step_seconds`` / ``margin`` None = the cluster's configured
+    window_step_estimate_minutes / window_safety_margin_minutes.
+    """
     envelope = _envelope(cluster)
     try:
-        windows = cluster_windows(pack_config(config), cluster, override)
+        model = pack_config(config)
+        windows = cluster_windows(model, cluster, override)
+        settings = model.cluster(cluster)
+        if default_step_seconds is None:
+            default_step_seconds = settings.window_step_estimate_minutes * 60.0
+        if margin is None:
+            margin = settings.window_safety_margin_minutes * 60.0
         expected = estimate_step_seconds(step_seconds, default_step_seconds)
         decision = can_start_step(now, windows, expected, margin)
         envelope["data"] = dict(decision.to_dict(), enforced=enforce, pause_requested=False)
