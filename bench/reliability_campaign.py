@@ -3,8 +3,9 @@ the middle of each long step, then `pacemaker-update resume RUN` must finish the
 leave the cluster healthy.
 
     sudo PMU_LAB_INSTANCE=N .venv/bin/python bench/reliability_campaign.py
-        [--methods rolling_standby,cluster_maintenance,...] [--stride 1] [--max-points 0]
-        [--budget-minutes 0] [--out results.jsonl] [--keep]
+        [--methods rolling_standby,cluster_maintenance,...] [--stride 1] [--offset 0]
+        [--max-points 0] [--budget-minutes 0] [--out results.jsonl] [--keep]
+        [--retry-no-watch]
 
 Injection points come from one uninterrupted reference run per method (same lab, same
 parameters): every action task of the run tree (python actions and the subworkflow tasks,
@@ -14,18 +15,27 @@ may just have returned: both are boundaries of the conductor's state and the kil
 which one it hit) - and every action that took >= --mid-threshold seconds in the reference
 run gives a *mid* point: killed half its reference duration after it started.
 
-Per point: `lab reset`, `pacemaker-update run update_cluster` in its own process group (as
-a user runs it, watcher on), wait for the point in the run store, SIGKILL the group, record
-what crm_mon shows at that moment (nodes in standby/maintenance, maintenance-mode), then
-`pacemaker-update resume RUN` in a new process. Survived = resume exits 0 with report status
+Order: first the reference run of every method, then the chosen points of all methods
+round-robin (one point of each method in turn), so a --budget-minutes that runs out leaves
+every method sampled about evenly. Chosen = every --stride-th point of a method's list,
+starting at --offset (a later campaign with another offset samples other points).
+
+Per point: `lab reset` (the same lab is reused between points), `pacemaker-update run
+update_cluster` in its own process group (as a user runs it, watcher on), wait for the
+point in the run store, SIGKILL the group, record what crm_mon shows at that moment (nodes
+in standby/maintenance, maintenance-mode), then `pacemaker-update resume RUN` in a new
+process. Survived = resume exits 0 with report status
 succeeded, crm_mon healthy (e2e_support.end_state: all online, nothing in standby or
 maintenance, maintenance-mode off, no failures, service group together, nothing unmanaged),
 every node's packages at the newest version, and no package changed twice on a node. A
 point the run passed before the kill landed (the run ended first) is recorded as missed, not
 as tried.
 
-Writes the <!-- rel:crash --> section of docs/RELIABILITY.md (and one JSON line per trial to
---out) and tears the lab down at the end (unless --keep). The test suite uses the same
+Writes the <!-- rel:crash --> section of docs/RELIABILITY.md after every trial (bench/crash_doc.py;
+with --accumulate from every trial of --out, earlier invocations included), one JSON line per
+trial to --out (with its run id), keeps the run store and both processes' output of a failed
+trial under $PMU_CRASH_ARTIFACTS (/var/tmp/pmu-crash-artifacts), and tears the lab down at
+the end (unless --keep). The test suite uses the same
 machinery for a few representative points (tests/reliability/test_crash_anywhere.py).
 """
 from __future__ import annotations
@@ -34,7 +44,7 @@ import argparse
 import contextlib
 import json
 import os
-import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -46,10 +56,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-for extra in (ROOT / "lab", ROOT / "actions" / "lib", ROOT / "tests" / "lab"):
+for extra in (ROOT / "lab", ROOT / "actions" / "lib", ROOT / "tests" / "lab", ROOT / "bench"):
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
+from crash_doc import METHODS, Sampling, load_trials, write_section  # noqa: E402
 from e2e_support import (  # noqa: E402
     CLI,
     METHOD_PACKAGES,
@@ -60,13 +71,7 @@ from e2e_support import (  # noqa: E402
     run_cli,
 )
 
-DOC = ROOT / "docs" / "RELIABILITY.md"
-START, END = "<!-- rel:crash -->", "<!-- /rel:crash -->"
-METHODS = ("full_stop", "cluster_maintenance", "node_maintenance", "rolling_standby",
-           "stack_update")
 WORKFLOWS = {p.stem for p in (ROOT / "actions" / "workflows").glob("*.yaml")}
-METHOD_NO = {"full_stop": 1, "cluster_maintenance": 2, "node_maintenance": 3,
-             "rolling_standby": 4, "stack_update": 5}
 
 
 @dataclass(frozen=True)
@@ -100,6 +105,13 @@ class Trial:
     resume_rc: int | None = None
     report_status: str | None = None
     problems: list[str] = field(default_factory=list)
+    run_id: str | None = None
+    after: dict[str, Any] = field(default_factory=dict)  # crm_mon after the resume
+    watcher: bool = True
+    at: str = ""
+    invocation: str = ""
+    commit: str = ""
+    artifacts: str = ""
 
 
 # -- run store (read-only) ------------------------------------------------------------
@@ -264,10 +276,42 @@ def run_trial(lab: Any, method: str, point: Point, params: dict[str, Any]) -> Tr
         trial.resume_rc = resumed.rc
         trial.report_status = resumed.report.get("status") if resumed.doc else None
         if resumed.rc != 0 or trial.report_status != "succeeded":
-            trial.problems.append("resume: " + resumed.explain()[:1500])
+            trial.problems.append(resume_summary(resumed))
         trial.problems += healthy_problems(lab, method, before)
         trial.outcome = "survived" if not trial.problems else "FAILED"
+        trial.run_id = run_id
+        if trial.problems:
+            trial.after = cluster_digest(lab)
+            trial.artifacts = keep_artifacts(state_dir, resumed, method, run_id)
         return trial
+
+
+ARTIFACTS = Path(os.environ.get("PMU_CRASH_ARTIFACTS", "/var/tmp/pmu-crash-artifacts"))
+
+
+def resume_summary(resumed: Any) -> str:
+    """What the resume said, short: rc, status, code, step, message (the whole output is
+    kept with the artifacts)."""
+    doc = resumed.doc or {}
+    failure = resumed.report.get("failure") if resumed.doc else None
+    cause = doc.get("pause_cause")
+    if isinstance(failure, dict):
+        said = (f"{failure.get('code')} at step {failure.get('step')} "
+                f"({failure.get('node') or 'cluster'}): {failure.get('message')}")
+    elif isinstance(cause, dict):
+        said = f"paused: {cause.get('kind')} ({cause.get('message')})"
+    else:
+        said = "stderr tail: " + resumed.stderr[-600:].replace("\n", " / ")
+    return f"resume rc {resumed.rc}, status {doc.get('status')}: {said}"[:1200]
+
+
+def keep_artifacts(state_dir: Path, resumed: Any, method: str, run_id: str) -> str:
+    """Keep what a failed trial leaves (run store, both processes' output) for diagnosis."""
+    dest = ARTIFACTS / f"{time.strftime('%Y%m%dT%H%M%S')}-{method}-{run_id[:12]}"
+    shutil.copytree(state_dir, dest, ignore=shutil.ignore_patterns("inspected"))
+    (dest / "resume.stdout.json").write_text(json.dumps(resumed.doc, indent=1))
+    (dest / "resume.stderr").write_text(resumed.stderr)
+    return str(dest)
 
 
 def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) -> list[Point]:
@@ -285,85 +329,6 @@ def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) 
         return points_from_reference(task_tree(state_dir), mid)
 
 
-# -- the document --------------------------------------------------------------------
-def write_section(trials: list[Trial], planned: dict[str, int], args: argparse.Namespace,
-                  broken: dict[str, str]) -> None:
-    """Create or replace only the rel:crash section of docs/RELIABILITY.md."""
-    off = set(no_watch_methods(args))
-    lines = [START, "## Crash anywhere (bench/reliability_campaign.py)", "",
-             "The runner (`pacemaker-update run update_cluster`, its failover watcher on "
-             "unless the row says otherwise, 2 nodes, crmsh, "
-             "failback none) is SIGKILLed with its process group at an injection point; "
-             "`pacemaker-update resume RUN` in a new process must finish: rc 0, report "
-             "succeeded, crm_mon healthy (all online, no standby/maintenance, "
-             "maintenance-mode off, no failures, service group together), every package at "
-             "the newest version on every node and changed once. Points: the start of every "
-             "action task of the reference run (*boundary*) and half-way through every "
-             f"action that took >= {args.mid_threshold:g} s (*mid*). Command: "
-             f"`{' '.join(['bench/reliability_campaign.py'] + sys.argv[1:])}`.", "",
-             "| method | points in reference run | tried | survived | failed | missed "
-             "(run passed the point first) | out of service at kill (standby / maintenance "
-             "/ maintenance-mode) |",
-             "|---|---|---|---|---|---|---|"]
-    for method in METHODS:
-        mine = [t for t in trials if t.method == method]
-        if method not in planned:
-            continue
-        tried = [t for t in mine if t.outcome != "missed"]
-        ok = [t for t in tried if t.outcome == "survived"]
-        standby = sum(1 for t in tried if t.at_kill.get("standby"))
-        maint = sum(1 for t in tried if t.at_kill.get("maintenance"))
-        mmode = sum(1 for t in tried if t.at_kill.get("maintenance_mode"))
-        label = f"{method} (watcher off)" if method in off else method
-        lines.append(f"| {METHOD_NO[method]} {label} | {planned[method]} | {len(tried)} | "
-                     f"{len(ok)} | {len(tried) - len(ok)} | {len(mine) - len(tried)} | "
-                     f"{standby} / {maint} / {mmode} |")
-    for method, why in broken.items():
-        if method in off:
-            why = "(watcher off) " + why
-        lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | nothing injected: "
-                     f"{why.replace('|', '/')[:300]} |")
-    failed = [t for t in trials if t.outcome == "FAILED"]
-    lines += ["", f"Failures ({len(failed)}):" if failed else "No failures."]
-    for t in failed:
-        text = "; ".join(t.problems)[:600].replace("\n", " ").replace("|", "/")
-        lines.append(f"- {t.method} at `{t.point}` (task {t.task_status_at_kill} at kill, "
-                     f"cluster {json.dumps(t.at_kill)}): {text}")
-    skipped = {m: planned[m] - len([t for t in trials if t.method == m]) for m in planned}
-    if any(skipped.values()):
-        lines += ["", "Not run in this campaign (stride/limit/budget): " + ", ".join(
-            f"{m} {n}" for m, n in skipped.items() if n) + " points."]
-    text = DOC.read_text() if DOC.exists() else "# Reliability\n"
-    pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
-    lines += earlier_rows(pattern.search(text), set(planned) | set(broken))
-    lines.append(END)
-    section = "\n".join(lines)
-    text = pattern.sub(lambda _: section, text) if pattern.search(text) else (
-        text.rstrip() + "\n\n" + section + "\n")
-    DOC.write_text(text)
-
-
-def earlier_rows(found: Any, ours: set[str]) -> list[str]:
-    """Rows (and failures) of methods this invocation did not touch, from the section as
-    it was, each under the command that produced it: several invocations add up."""
-    if found is None:
-        return []
-    blocks: list[tuple[str, list[str]]] = []
-    for ln in found.group(0).splitlines():
-        origin = re.search(r"(?:Command: |Earlier invocation \()`([^`]*)`", ln)
-        if origin:
-            blocks.append((origin.group(1), []))
-        elif (blocks and (re.match(r"\| \d ", ln) or ln.startswith("- "))
-              and not any(f" {m} " in ln or f" {m} (" in ln or ln.startswith(f"- {m} ")
-                          for m in ours)):
-            blocks[-1][1].append(ln)
-    out: list[str] = []
-    for origin, rows in blocks:
-        if rows:
-            out += ["", f"Earlier invocation (`{origin}`):", ""] + rows
-    return out
-
-
 def no_watch_methods(args: argparse.Namespace) -> list[str]:
     """Methods run and resumed without the failover watcher."""
     if args.no_watch:
@@ -371,63 +336,147 @@ def no_watch_methods(args: argparse.Namespace) -> list[str]:
     return [m for m in args.no_watch_methods.split(",") if m]
 
 
-def main() -> int:
-    """Run the campaign; write the doc section."""
+def use_watcher(method: str, quiet: set[str]) -> None:
+    """Run and resume `method` with the watcher, or without it (PMU_E2E_RUN_ARGS)."""
+    os.environ["PMU_E2E_RUN_ARGS"] = "--no-watch" if method in quiet else ""
+
+
+def choose(points: list[Point], args: argparse.Namespace) -> list[Point]:
+    """Every --stride-th point from --offset, at most --max-points of them."""
+    stride = max(args.stride, 1)
+    chosen = points[args.offset % stride::stride]
+    return chosen[:args.max_points] if args.max_points else chosen
+
+
+def round_robin(queues: dict[str, list[Point]]) -> list[tuple[str, Point]]:
+    """One point of each method in turn, until every method's list is used up."""
+    order: list[tuple[str, Point]] = []
+    for i in range(max((len(q) for q in queues.values()), default=0)):
+        order += [(m, q[i]) for m, q in queues.items() if i < len(q)]
+    return order
+
+
+def collect_references(lab: Any, methods: list[str], args: argparse.Namespace,
+                       params: dict[str, Any], quiet: set[str], broken: dict[str, str],
+                       retried: dict[str, str]) -> dict[str, list[Point]]:
+    """The reference run of every method; a method whose reference run fails is `broken`
+    (with --retry-no-watch, a watcher pause is noted in `retried` and the method tried
+    again without the watcher, so its crash points are still sampled)."""
+    found: dict[str, list[Point]] = {}
+    for method in methods:
+        use_watcher(method, quiet)
+        try:
+            found[method] = reference_points(lab, method, params, args.mid_threshold)
+            continue
+        except RuntimeError as exc:  # nothing to inject into: say so in the doc
+            print(f"[crash] {method}: {exc}", flush=True)
+            why = str(exc).replace("\n", " ")[:400]
+        if args.retry_no_watch and method not in quiet and "paused" in why:
+            retried[method] = why
+            quiet.add(method)
+            use_watcher(method, quiet)
+            try:
+                found[method] = reference_points(lab, method, params, args.mid_threshold)
+                continue
+            except RuntimeError as exc:
+                why = str(exc).replace("\n", " ")[:400]
+        broken[method] = why
+    return found
+
+
+def parse_args() -> argparse.Namespace:
+    """The command line (see the module doc)."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--methods", default=",".join(METHODS))
     parser.add_argument("--stride", type=int, default=1, help="every Nth point only")
+    parser.add_argument("--offset", type=int, default=0, help="first point (mod stride)")
     parser.add_argument("--max-points", type=int, default=0, help="per method, 0 = all")
     parser.add_argument("--budget-minutes", type=float, default=0, help="0 = no budget")
     parser.add_argument("--mid-threshold", type=float, default=1.0)
-    parser.add_argument("--out", default="")
+    parser.add_argument("--out", default="", help="JSON line per trial, appended")
+    parser.add_argument("--accumulate", action="store_true",
+                        help="the doc counts every trial of --out (earlier invocations too)")
+    parser.add_argument("--notes", default="", help="markdown file appended to the section "
+                        "(the diagnosis of failures, written by a person)")
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--no-watch", action="store_true",
                         help="run and resume without the failover watcher")
     parser.add_argument("--no-watch-methods", default="",
                         help="these methods only without the watcher (comma-separated)")
+    parser.add_argument("--retry-no-watch", action="store_true",
+                        help="a method whose reference run the watcher paused is tried again "
+                             "without the watcher (the pause is reported)")
     args = parser.parse_args()
-    methods = [m for m in args.methods.split(",") if m]
-    unknown = set(methods) - set(METHODS)
+    unknown = {m for m in args.methods.split(",") if m} - set(METHODS)
     if unknown:
         parser.error(f"unknown methods {sorted(unknown)}")
+    if args.accumulate and not args.out:
+        parser.error("--accumulate needs --out")
+    return args
+
+
+def git_head() -> str:
+    """The commit the campaign ran at (short), '+' when the tree had local changes."""
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
+                          capture_output=True, text=True).stdout.strip()
+    dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "bench",
+                            "actions"], capture_output=True, text=True).stdout.strip()
+    return head + ("+" if dirty else "")
+
+
+def main() -> int:
+    """Run the campaign; write the doc section after every trial."""
+    args = parse_args()
+    methods = [m for m in args.methods.split(",") if m]
     from pmlab import testing
+    started = time.monotonic()
+    deadline = started + args.budget_minutes * 60 if args.budget_minutes else None
+    command = " ".join(["bench/reliability_campaign.py"] + sys.argv[1:])
+    sampling = Sampling(command, max(args.stride, 1), args.offset, args.max_points,
+                        args.budget_minutes, args.mid_threshold)
+    notes = Path(args.notes).read_text().splitlines() if args.notes else None
+    commit = git_head()
     lab = testing.bring_up(2, "crmsh", False)
     params = {"failback": "none"}
+    quiet = set(no_watch_methods(args))
     trials: list[Trial] = []
-    planned: dict[str, int] = {}
     broken: dict[str, str] = {}
-    deadline = time.monotonic() + args.budget_minutes * 60 if args.budget_minutes else None
+
+    def document() -> None:
+        sampling.minutes = (time.monotonic() - started) / 60
+        rows = (load_trials(Path(args.out)) if args.accumulate
+                else [asdict(t) for t in trials])
+        write_section(rows, planned, sampling, broken, notes)
+
+    planned: dict[str, int] = {}
     try:
-        for method in methods:
-            if deadline and time.monotonic() > deadline:
-                broken[method] = "not run: --budget-minutes used up"
-                continue
-            quiet = method in no_watch_methods(args)
-            os.environ["PMU_E2E_RUN_ARGS"] = "--no-watch" if quiet else ""
-            try:
-                points = reference_points(lab, method, params, args.mid_threshold)
-            except RuntimeError as exc:  # nothing to inject into: say so in the doc
-                print(f"[crash] {method}: {exc}", flush=True)
-                broken[method] = str(exc).replace("\n", " ")[:400]
-                write_section(trials, planned, args, broken)
-                continue
-            planned[method] = len(points)
-            chosen = points[::max(args.stride, 1)]
-            if args.max_points:
-                chosen = chosen[:args.max_points]
-            print(f"[crash] {method}: {len(points)} points, trying {len(chosen)}", flush=True)
-            for point in chosen:
-                if deadline and time.monotonic() > deadline:
-                    break
-                trial = run_trial(lab, method, point, params)
-                trials.append(trial)
-                print(f"[crash] {method} {point.label}: {trial.outcome} "
-                      f"(task {trial.task_status_at_kill}, at kill {trial.at_kill}) "
-                      f"{'; '.join(trial.problems)[:300]}", flush=True)
-                if args.out:
-                    with open(args.out, "a") as handle:
-                        handle.write(json.dumps(asdict(trial)) + "\n")
-            write_section(trials, planned, args, broken)
+        found = collect_references(lab, methods, args, params, quiet, broken,
+                                   sampling.retried)
+        planned.update({m: len(p) for m, p in found.items()})
+        chosen = {m: choose(p, args) for m, p in found.items()}
+        sampling.chosen = {m: len(p) for m, p in chosen.items()}
+        order = round_robin(chosen)
+        print(f"[crash] points {planned}, trying {len(order)}", flush=True)
+        document()
+        durations: list[float] = []
+        for method, point in order:
+            typical = sorted(durations)[len(durations) // 2] if durations else 0.0
+            if deadline and time.monotonic() + typical > deadline:
+                break
+            use_watcher(method, quiet)
+            began = time.monotonic()
+            trial = run_trial(lab, method, point, params)
+            durations.append(time.monotonic() - began)
+            trial.watcher, trial.invocation, trial.commit = method not in quiet, command, commit
+            trial.at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+            trials.append(trial)
+            print(f"[crash] {method} {point.label}: {trial.outcome} run {trial.run_id} "
+                  f"(task {trial.task_status_at_kill}, at kill {trial.at_kill}, "
+                  f"{durations[-1]:.0f} s) {'; '.join(trial.problems)[:300]}", flush=True)
+            if args.out:
+                with open(args.out, "a") as handle:
+                    handle.write(json.dumps(asdict(trial)) + "\n")
+            document()
     finally:
         if not args.keep:
             lab.down()
