@@ -61,6 +61,18 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+def other_labs() -> list[int]:
+    """Instances of other people's labs that are up beside this one (their state files)."""
+    found = []
+    for path in Path("/var/lib").glob("pmu-lab*/state.json"):
+        suffix = path.parent.name[len("pmu-lab"):]
+        instance = int(suffix) if suffix.isdigit() else 0
+        with contextlib.suppress(OSError, ValueError):
+            if instance != INSTANCE and json.loads(path.read_text()).get("status") == "up":
+                found.append(instance)
+    return sorted(found)
+
+
 def probed(lab: LabCluster, fn: Any, probe_out: Path) -> tuple[Any, dict[str, Any]]:
     """Run fn() with the VIP probe running from MARGIN s before to MARGIN s after; the
     summary counts the requests from fn's start to MARGIN after its end (a request that
@@ -178,7 +190,7 @@ def bench_one(lab: LabCluster, nodes: int, frontend: str, method: str,
     row: dict[str, Any] = {"nodes": nodes, "frontend": frontend, "method": method,
                            "date": datetime.datetime.now().isoformat(timespec="minutes"),
                            "packages": METHOD_PACKAGES[method], "load": [load()],
-                           "pack_args": extra}
+                           "pack_args": extra, "other_labs": other_labs()}
     lab.reset()
     manual, msum = probed(lab, lambda: run_manual(lab, frontend, method,
                                                   METHOD_PACKAGES[method]),
@@ -262,9 +274,9 @@ def render(rows: list[dict[str, Any]], ran: str) -> str:
         "`failed` is reported as failed with its codes; its probe figures cover only "
         "what it did before stopping.",
         "",
-        f"Run: {ran}. This is a shared 2-CPU machine with two other labs running beside "
-        "this one (instances 1 and 2): load averages (1 min) before manual / before pack / "
-        "after pack are in the last column; absolute times move with load.",
+        f"Run: {ran}. This is a shared 2-CPU machine: {labs_beside(rows)}; load averages "
+        "(1 min) before manual / before pack / after pack are in the last column; absolute "
+        "times (wall, overhead) move with load, the probe's outage figures less.",
         "",
         "Goals (issue 8): failed-time ratio pack/manual ≤ 1.0 for every method; zero "
         "interruption for methods 2 and 3; overhead < 5 %.",
@@ -278,6 +290,17 @@ def render(rows: list[dict[str, Any]], ran: str) -> str:
     for r in sorted(rows, key=lambda r: (r["nodes"], r["frontend"], order[r["method"]])):
         lines.append(render_row(r))
     return "\n".join(lines)
+
+
+def labs_beside(rows: list[dict[str, Any]]) -> str:
+    """Other people's labs seen up when the rows started (recorded per row)."""
+    seen = sorted({i for r in rows for i in r.get("other_labs") or []})
+    if not any("other_labs" in r for r in rows):
+        return "other labs beside this one were not recorded"
+    if not seen:
+        return "no other lab was up when the rows started"
+    return ("other labs up beside this one when rows started: instance(s) "
+            + ", ".join(map(str, seen)) + " (people's tests sharing the CPUs)")
 
 
 def render_row(r: dict[str, Any]) -> str:
