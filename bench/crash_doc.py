@@ -102,7 +102,7 @@ def table_lines(trials: list[dict[str, Any]], planned: dict[str, int],
     """One row per method."""
     lines = ["", "| method | points in reference run | trials | distinct points tried | "
              "survived | failed | missed (run passed the point first) | out of service at "
-             "kill (standby / maintenance / maintenance-mode) |",
+             "kill (standby / maintenance / maintenance-mode / crm_mon unreadable) |",
              "|---|---:|---:|---:|---:|---:|---:|---|"]
     for method in METHODS:
         mine = [t for t in trials if t["method"] == method]
@@ -113,8 +113,9 @@ def table_lines(trials: list[dict[str, Any]], planned: dict[str, int],
         off = sum(1 for t in mine if not t.get("watcher", True))
         label = method if not off else (f"{method} (watcher off)" if off == len(mine)
                                          else f"{method} (watcher off in {off})")
-        out = " / ".join(str(sum(1 for t in tried if t["at_kill"].get(k)))
-                         for k in ("standby", "maintenance", "maintenance_mode"))
+        out = " / ".join(str(sum(1 for t in tried if k in t["at_kill"] and (
+            t["at_kill"][k] or k == "error"))) for k in (
+                "standby", "maintenance", "maintenance_mode", "error"))
         lines.append(f"| {METHOD_NO[method]} {label} | {planned.get(method, '-')} | "
                      f"{len(tried)} | {len({t['point'] for t in tried})} | {len(ok)} | "
                      f"{len(tried) - len(ok)} | {len(mine) - len(tried)} | {out} |")

@@ -215,7 +215,14 @@ def cluster_digest(lab: Any) -> dict[str, Any]:
     try:
         s = lab.summary()
     except Exception as exc:  # noqa: BLE001 - a node being stopped: say so
-        return {"error": str(exc)[:200]}
+        stopped = []
+        for node in lab.nodes:
+            with contextlib.suppress(Exception):
+                if lab.exec(node, ["systemctl", "is-active", "pacemaker"],
+                            timeout=20).returncode != 0:
+                    stopped.append(node)
+        return {"error": (str(exc) or type(exc).__name__)[:200],
+                "pacemaker_stopped": stopped}
     return {"standby": sorted(n for n, a in s["nodes"].items() if a.get("standby") == "true"),
             "maintenance": sorted(n for n, a in s["nodes"].items()
                                   if a.get("maintenance") == "true"),
