@@ -39,6 +39,10 @@ def build_parser() -> argparse.ArgumentParser:
                        ("kill-service", "SIGKILL the web server behind Pacemaker's back"),
                        ("fail-next-update", "make the node's next package transaction fail")):
         sub.add_parser(name, help=text).add_argument("node")
+    slow = sub.add_parser("slow-next-update",
+                          help="make the node's next package transaction take SECONDS")
+    slow.add_argument("node")
+    slow.add_argument("--seconds", type=float, default=20.0)
     sub.add_parser("measure", help="measure up time, memory and outages (2 and 3 nodes)")
     sub.add_parser("reset", help="back to a fresh healthy cluster, service on server1")
     mv = sub.add_parser("move", help="move a resource by hand (an unexpected failover)")

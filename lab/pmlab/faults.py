@@ -83,6 +83,15 @@ def fail_next_update(state: dict[str, Any], name: str) -> None:
         "pmulab-fault-0.1-1 (injected by lab fail-next-update)\n")
 
 
+def slow_next_update(state: dict[str, Any], name: str, seconds: float = 20.0) -> None:
+    """The node's next package transaction takes `seconds` before it applies anything."""
+    if name not in state["nodes"]:
+        raise LabError(f"unknown node {name!r}")
+    if not 0 < seconds <= 3600:
+        raise LabError("slow-next-update: --seconds must be in (0, 3600]")
+    (lab_dir() / "nodes" / name / "slow-next-update").write_text(f"{seconds:g}\n")
+
+
 def move(state: dict[str, Any], resource: str, name: str, timeout: float = 30) -> None:
     """crm_resource --move, as an admin would by hand; waits until it runs there."""
     if name not in state["nodes"]:
@@ -114,6 +123,7 @@ def reset(state: dict[str, Any]) -> dict[str, Any]:
         if state["nodes"][name].get("netcut"):
             set_network(state, name, True)
         (nd / "fail-next-update").unlink(missing_ok=True)
+        (nd / "slow-next-update").unlink(missing_ok=True)
         (nd / "pkgdb.json").write_text((nd / "pkgdb.initial.json").read_text())
         (nd / "pkg-transactions.jsonl").write_text("")
         units = json.loads((nd / "units.json").read_text())
@@ -158,6 +168,10 @@ def run_fault(args: argparse.Namespace) -> int:
                   "fail-next-update": fail_next_update,
                   "netcut": lambda s, n: set_network(s, n, False),
                   "netrestore": lambda s, n: set_network(s, n, True)}
+        if args.cmd == "slow-next-update":
+            slow_next_update(state, args.node, args.seconds)
+            print(f"lab: the next package transaction on {args.node} takes {args.seconds:g} s")
+            return 0
         if args.cmd == "move":
             move(state, args.resource, args.node)
             print(f"lab: {args.resource} moved to {args.node} by hand (constraint "
@@ -168,5 +182,6 @@ def run_fault(args: argparse.Namespace) -> int:
         return 0
 
 
-__all__ = ["crash", "poweron", "set_network", "kill_service", "fail_next_update", "move",
+__all__ = ["crash", "poweron", "set_network", "kill_service", "fail_next_update",
+           "slow_next_update", "move",
            "reset", "run", "run_fault"]

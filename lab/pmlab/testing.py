@@ -101,7 +101,7 @@ class LabCluster:
         """Context manager: probes the VIP while the block runs; `.stop()` -> summary."""
         return Probe(interval, timeout, out)
 
-    def _fault(self, fn: Any, *args: str) -> None:
+    def _fault(self, fn: Any, *args: Any) -> None:
         """Run a fault helper under the lab lock."""
         with lab_lock():
             fn(self.state, *args)
@@ -129,6 +129,10 @@ class LabCluster:
     def fail_next_update(self, node: str) -> None:
         """Next package transaction on node fails (rc 1)."""
         self._fault(faults.fail_next_update, node)
+
+    def slow_next_update(self, node: str, seconds: float = 20.0) -> None:
+        """Next package transaction on node takes `seconds` before applying anything."""
+        self._fault(faults.slow_next_update, node, seconds)
 
     def move(self, resource: str, node: str) -> None:
         """Move a resource by hand (unexpected failover)."""

@@ -103,6 +103,18 @@ def take_failure_flag() -> Optional[str]:
     return msg or "lab: injected failure"
 
 
+def take_slow_flag() -> float:
+    """Consume the slow-next-update flag; the seconds the transaction takes (0: not set)."""
+    path = os.path.join(common.node_dir(), "slow-next-update")
+    try:
+        with open(path) as fh:
+            seconds = float(fh.read().strip() or 0)
+        os.unlink(path)
+    except (FileNotFoundError, ValueError):
+        return 0.0
+    return max(0.0, seconds)
+
+
 def transact(argv: List[str], op: str, plan: Dict[str, Pkg], assume_yes: bool,
              style: str) -> int:
     """Apply `plan` (name -> new pkg) to the DB with yum- or apt-like output; log it."""
@@ -117,6 +129,10 @@ def transact(argv: List[str], op: str, plan: Dict[str, Pkg], assume_yes: bool,
         print("Is this ok [y/N]: Operation aborted." if style == "yum" else
               "Do you want to continue? [Y/n] Abort.")
         return 1
+    slow = take_slow_flag()
+    if slow:  # a long transaction (lab slow-next-update): nothing applied until it ends
+        print("Running transaction", flush=True)
+        time.sleep(slow)
     failure = take_failure_flag()
     if failure:
         log_transaction(argv, op, False, 1, db, db)
