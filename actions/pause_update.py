@@ -2,8 +2,13 @@
 
 from typing import Any, Dict, List, Optional, Tuple
 
-from pacemaker_update.detect.actions import judge_alert, record_reason, validate_cluster_name
-from pacemaker_update.detect.reaction import UPDATE_WORKFLOW, pause_updates
+from pacemaker_update.detect.actions import (
+    judge_alert,
+    ledger_store,
+    record_reason,
+    validate_cluster_name,
+)
+from pacemaker_update.detect.reaction import UPDATE_WORKFLOW, pause_updates, recover_after_pause
 from pacemaker_update.detect.st2api import St2Api
 from pacemaker_update.errors import PacemakerUpdateError
 from pacemaker_update.st2compat import Action
@@ -14,8 +19,9 @@ class PauseUpdate(Action):
 
     def run(self, cluster: str, reason: str = "unexpected failover",  # type: ignore[override]
             alert: Optional[Dict[str, Any]] = None, workflows: Optional[List[str]] = None,
-            api_timeout: int = 10) -> Tuple[bool, Dict[str, Any]]:
-        """(ok, {paused, already_halted, message}) or (False, {error})."""
+            api_timeout: int = 10, recover_service: bool = True,
+            recover_wait: int = 600) -> Tuple[bool, Dict[str, Any]]:
+        """(ok, {paused, already_halted, message, recovery}) or (False, {error})."""
         try:
             validate_cluster_name(cluster)
             if alert is not None:
@@ -26,7 +32,23 @@ class PauseUpdate(Action):
                 reason = "; ".join(e.message for e in unexpected)
             api = St2Api.from_env(timeout=api_timeout)
             result = pause_updates(api, cluster, reason, workflows or [UPDATE_WORKFLOW])
+            if recover_service and result["paused"]:
+                result["recovery"] = self._recover(api, cluster, result, recover_wait)
+                result["message"] += "; " + result["recovery"]["message"]
             record_reason(self.action_service, cluster, result)
             return True, result
         except PacemakerUpdateError as exc:
             return False, {"cluster": cluster, "error": exc.to_dict()}
+
+    def _recover(self, api: St2Api, cluster: str, result: Dict[str, Any],
+                 wait: int) -> Dict[str, Any]:
+        """detect.recovery once the paused update rests (see docs/RELIABILITY.md)."""
+        from pacemaker_update.config import load_config
+
+        try:
+            config = load_config(self.config or {}, source="pack config").cluster(cluster)
+            return recover_after_pause(api, config, ledger_store(self.action_service),
+                                       str(result["paused"][0]["id"]), float(wait))
+        except PacemakerUpdateError as exc:  # the pause stands; say why nothing more was done
+            return {"action": "nothing", "error": exc.to_dict(),
+                    "message": f"service recovery not attempted: {exc.message}"}

@@ -130,6 +130,9 @@ class RunWatcher:
     The first ``unexpected_failover`` becomes the run's pause cause and a pause request
     (``engine.request_pause``); when it comes before the run row exists, the engine's
     stop flag pauses the run as soon as it starts and the cause is written afterwards.
+    Once the run rests paused, ``stop`` gives the service back the node the run left in
+    standby when it is the only one left to run it (detect/recovery.py) and writes what
+    it did into the pause cause.
     """
 
     def __init__(
@@ -150,6 +153,7 @@ class RunWatcher:
         self.cause: Optional[Dict[str, Any]] = None
         self.pending = False
         self.url: Optional[str] = None
+        self.recovery: Optional[Dict[str, Any]] = None
         self.error: Optional[BaseException] = None
         self._ready = threading.Event()
         self._lock = threading.Lock()
@@ -229,9 +233,47 @@ class RunWatcher:
         self.note(f"unexpected failover: {self.cause['message']} -> pause {done}")
 
     def stop(self) -> None:
-        """Stop the watcher and wait a little for its thread."""
+        """Stop the watcher and wait a little for its thread; then the service recovery."""
         self.stop_event.set()
         self.thread.join(timeout=5.0)
+        try:
+            self.recover()
+        except Exception as exc:  # noqa: BLE001 - reported; the run's own result stands
+            self.note(f"service recovery not attempted: {exc}")
+
+    def recover(self) -> Optional[Dict[str, Any]]:
+        """After this watcher paused the run: detect.recovery.recover_service, recorded.
+
+        Runs once the run rests (the engine returned), so no step of the run is in flight;
+        the recovery goes into the run's pause cause (``recovery`` and the message) and
+        ``pending`` makes the CLI read the run again.
+        """
+        from pacemaker_update.detect.recovery import recover_service, run_tasks
+        from pacemaker_update.detect.store import SqliteLedgerStore
+        from pacemaker_update.engine.store import RunStore
+
+        if self.cause is None or self.recovery is not None:
+            return None
+        store = RunStore(self.engine.state_dir)
+        ledger = SqliteLedgerStore.in_state_dir(self.engine.state_dir)
+        try:
+            run = store.get_run(self.run_id)
+            if run["status"] not in ("paused", "pausing"):
+                return None
+            self.recovery = recover_service(self.cluster, ledger, self.run_id,
+                                            run_tasks(store, self.run_id))
+            cause = dict(run.get("pause_cause") or self.cause)
+            cause["recovery"] = self.recovery
+            if self.recovery["action"] != "nothing":  # a person must read what was done
+                cause["message"] = f"{cause.get('message', '')}; {self.recovery['message']}"
+            store.update_run(self.run_id, pause_cause=cause)
+            self.pending = True  # the run record changed after the engine returned
+        finally:
+            ledger.close_db()
+            store.close()
+        if self.recovery["action"] != "nothing":
+            self.note(self.recovery["message"])
+        return self.recovery
 
     def record_cause(self, store: Any) -> None:
         """Write a cause that arrived before the run existed into its record."""

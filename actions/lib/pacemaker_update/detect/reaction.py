@@ -6,7 +6,8 @@ are still ``running``, and a rollback is started only when none is already under
 the cluster.
 """
 
-from typing import Any, Dict, List, Mapping, Optional, Sequence
+import time
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence
 
 from pacemaker_update.detect.st2api import St2Api
 
@@ -73,3 +74,49 @@ def rollback_updates(api: St2Api, cluster: str, reason: str,
     result["rollback"] = {"id": started.get("id"), "started": True, "parameters": params}
     result["message"] += f"; started {rollback} as {started.get('id')}"
     return result
+
+
+RESTED = ("paused", "failed", "succeeded", "canceled", "timeout", "abandoned")
+
+
+def wait_rested(api: St2Api, execution_id: str, timeout: float, poll: float = 2.0) -> str:
+    """The execution's status once it rests (st2 pauses after the running tasks end)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        status = str(api.get_execution(execution_id).get("status", ""))
+        if status in RESTED or time.monotonic() >= deadline:
+            return status
+        time.sleep(poll)
+
+
+def execution_tasks(api: St2Api, execution_id: str) -> List[Dict[str, Any]]:
+    """Every task execution under a workflow (subworkflows too) as run-store-like rows:
+    action ref, status, input (the parameters), started_at; oldest first."""
+    rows: List[Dict[str, Any]] = []
+    pending = [execution_id]
+    while pending:
+        for child in api.list_children(pending.pop()):
+            ref = (child.get("action") or {}).get("ref")
+            rows.append({"action": ref, "status": child.get("status"),
+                         "input": child.get("parameters") or {},
+                         "started_at": str(child.get("start_timestamp") or "")})
+            if child.get("id"):
+                pending.append(str(child["id"]))
+    return sorted(rows, key=lambda r: r["started_at"])
+
+
+def recover_after_pause(api: St2Api, cluster_config: Any, ledger: Any, execution_id: str,
+                        timeout: float, recover: Optional[Callable[..., Dict]] = None
+                        ) -> Dict[str, Any]:
+    """Once the paused update rests: detect.recovery.recover_service (st2 path)."""
+    from pacemaker_update.detect.recovery import recover_service
+
+    status = wait_rested(api, execution_id, timeout)
+    if status != "paused":
+        shown = status or "in an unknown state"
+        return {"action": "nothing", "execution": execution_id, "status": status,
+                "message": f"no service recovery: execution {execution_id} is {shown}, "
+                           "not paused"}
+    result = (recover or recover_service)(cluster_config, ledger, execution_id,
+                                          execution_tasks(api, execution_id))
+    return dict(result, execution=execution_id, status=status)

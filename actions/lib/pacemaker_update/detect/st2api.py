@@ -82,6 +82,19 @@ class St2Api:
         found = self.request("GET", "/executions?" + query)
         return [e for e in found or [] if isinstance(e, dict)]
 
+    def get_execution(self, execution_id: str) -> Dict[str, Any]:
+        """One execution (status, parameters, action), without its result."""
+        quoted = urllib.parse.quote(execution_id, safe="")
+        found = self.request("GET", f"/executions/{quoted}?exclude_attributes=result")
+        return found if isinstance(found, dict) else {}
+
+    def list_children(self, execution_id: str, limit: int = 200) -> List[Dict]:
+        """The executions a workflow execution started (its tasks), oldest first."""
+        query = urllib.parse.urlencode({"parent": execution_id, "limit": limit,
+                                        "sort_asc": "True", "exclude_attributes": "result"})
+        found = self.request("GET", "/executions?" + query)
+        return [e for e in found or [] if isinstance(e, dict)]
+
     def pause_execution(self, execution_id: str) -> Dict[str, Any]:
         """Ask st2 to pause a workflow execution (it goes pausing -> paused)."""
         quoted = urllib.parse.quote(execution_id, safe="")
