@@ -22,6 +22,7 @@ compat.apply_fixes()
 from orquesta import events, statuses  # type: ignore  # noqa: E402
 from orquesta import exceptions as orq_exc  # type: ignore  # noqa: E402
 
+from pacemaker_update.engine.compaction import compact_contexts  # noqa: E402
 from pacemaker_update.engine.control import request_run  # noqa: E402
 from pacemaker_update.engine.flight import Flight, execute_flight  # noqa: E402
 from pacemaker_update.engine.progress import ProgressEvent  # noqa: E402
@@ -74,7 +75,8 @@ class RunDriver:
         self.engine.emit(ProgressEvent(kind, self.run_id, depth=self.depth, **kw))
 
     def save(self) -> None:
-        """Write the conductor state (secrets replaced by markers)."""
+        """Write the conductor state (secrets replaced by markers), its history folded first."""
+        compact_contexts(self.conductor)
         text = self.masker.hide_state(json.dumps(self.conductor.serialize()))
         self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
 

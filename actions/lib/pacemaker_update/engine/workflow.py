@@ -142,6 +142,22 @@ def inspect_text(
     return problems
 
 
+_PARSED: Dict[str, Any] = {}
+
+
+def parse_workflow(text: str) -> Any:
+    """The WorkflowSpec of a workflow text, parsed once per process per exact text.
+
+    Parsing validates the YAML against orquesta's schemas (about 0.2 s for the big
+    workflows); a run loads every workflow it may call several times (prepare, start, each
+    subworkflow). The conductor never changes its spec (tasks are copied to render).
+    """
+    key = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    if key not in _PARSED:
+        _PARSED[key] = WorkflowSpec(text)
+    return _PARSED[key]
+
+
 def load_workflow(
     registry: ActionRegistry,
     spec: ActionSpec,
@@ -156,7 +172,7 @@ def load_workflow(
     seen = set() if seen is None else seen
     seen.add(spec.ref)
     text = read_workflow_text(registry, spec)
-    wf_spec = WorkflowSpec(text)
+    wf_spec = parse_workflow(text)
     problems = inspect_text(wf_spec, text, st2_ctx, cache_dir)
     problems += _check_tasks(wf_spec, registry)
     for task in wf_spec.tasks.values():
