@@ -330,6 +330,7 @@ class FakeCluster:
         self.window_refuse_at = window_refuse_at  # 0-based index of the refused window check
         self.window_checks: List[Dict[str, Any]] = []
         self.ledger: Dict[str, Dict[str, Any]] = {}  # open entries, as the real store keeps them
+        self.holder = self.primary  # where the primary resources run now (preflight says so)
 
     def __call__(self, ref: str, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
         if ref == "core.ask":
@@ -359,7 +360,19 @@ class FakeCluster:
             envelope["state_after"] = {"nodes": {n: "online" for n in self.order}}
             return False, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 1}
         self._book(name, params, envelope)
+        self._move(name, params)
         return True, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 0}
+
+    def _move(self, name: str, params: Dict[str, Any]) -> None:
+        """Standby of the node holding the primary resources moves them (as Pacemaker does,
+        to the first other node); a failback brings them back to the original primary."""
+        if params.get("dry_run"):
+            return
+        if name == "set_node_standby" and params.get("enabled") and params["node"] == self.holder:
+            others = [n for n in self.order if n != self.holder]
+            self.holder = others[0] if others else self.holder
+        elif name == "failback":
+            self.holder = self.primary
 
     def _book(self, name: str, params: Dict[str, Any], envelope: Dict[str, Any]) -> None:
         """Keep the ledger like the real store: open on record, closed on close."""
@@ -419,7 +432,7 @@ class FakeCluster:
         node = params.get("node")
         data: Dict[str, Any] = {}
         if name in ("preflight_check", "detect_roles"):
-            data = {"order": list(self.order), "primary": self.primary}
+            data = {"order": list(self.order), "primary": self.holder}
         elif name == "snapshot_state":
             data = {"snapshot": {"resources": {"grp": {"node": self.primary, "role": "Started"}}}}
         elif name == "update_packages":

@@ -43,9 +43,7 @@ def test_two_nodes_full_sequence_with_ledger_window_and_report() -> None:
         ("close_expected_moves", "unstandby_server2"),
         ("preflight_check",),
         ("check_maintenance_window",),
-        ("record_expected_moves", "failover_server1"),
-        ("failover", "server1"),
-        ("close_expected_moves", "failover_server1"),
+        # the primary: its standby is the failover (seed step 4), no failover pair first
         ("record_expected_moves", "standby_server1"),
         ("set_node_standby(on)", "server1"),
         ("close_expected_moves", "standby_server1"),
@@ -55,10 +53,11 @@ def test_two_nodes_full_sequence_with_ledger_window_and_report() -> None:
         ("wait_until_settled",),
         ("close_expected_moves", "unstandby_server1"),
         ("preflight_check",),
-        ("record_expected_moves", "failback_server1"),
+        # resources leave server2, where the primary's standby put them
+        ("record_expected_moves", "failback_server2"),
         ("failback",),
         ("wait_until_settled",),
-        ("close_expected_moves", "failback_server1"),
+        ("close_expected_moves", "failback_server2"),
         ("compare_state",),
         ("render_report",),
     ]
@@ -68,11 +67,12 @@ def test_two_nodes_full_sequence_with_ledger_window_and_report() -> None:
     assert [(p["operation"], p.get("node")) for p in records] == [
         ("standby", "server2"),
         ("unstandby", "server2"),
-        ("failover", "server1"),
         ("standby", "server1"),
         ("unstandby", "server1"),
-        ("failback", "server1"),
+        ("failback", "server2"),
     ]
+    assert [(f["kind"], f.get("away_from")) for f in r.report["failovers"]] == [
+        ("failover", "server1"), ("failback", None)]
     assert all(p["cluster"] == "lab" and p["run_id"] == RUN_ID for p in records)
     # the window check gets the measured duration of every earlier node
     checks = r.fake.window_checks
@@ -96,12 +96,12 @@ def test_without_window_enforced_no_window_check() -> None:
 
 
 def test_record_failure_stops_before_the_step() -> None:
-    r = run(TWO, fail_at=("record_expected_moves", "server1"))  # failover_server1
+    r = run(TWO, fail_at=("record_expected_moves", "server1"))  # standby_server1
     assert r.status == "failed"
     assert not [c for c in r.calls if c.params.get("node") == "server1" and c.name in MUTATING]
     failure = r.report["failure"]
     assert failure["node"] == "server1"
-    assert failure["step"] == "record_expected_moves (before failover)"
+    assert failure["step"] == "record_expected_moves (before standby)"
     assert r.calls[-1].name == "render_report"
     assert r.output["report_markdown"].startswith("**rolling_standby on lab: failed**")
 

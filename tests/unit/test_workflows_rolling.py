@@ -1,7 +1,8 @@
 """Rehearsals of the per-node rolling methods (3, 4, 5) through the real orquesta conductor.
 
 What a user expects: nodes strictly one at a time in plan order (secondaries first), the
-primary's resources failed over before its turn, fail fast with a report naming node and
+primary's resources failed over before its turn (method 4: by its own standby, seed step 4,
+no separate failover first), fail fast with a report naming node and
 step, approvals that stop cleanly, and dry runs that only plan.
 """
 
@@ -45,17 +46,21 @@ REPORT_NAME = {
 
 
 def expected_sequence(
-    method: str, order: List[str], failback: bool = False
+    method: str, order: List[str], failback: bool = False, dry_run: bool = False
 ) -> List[Tuple[str, ...]]:
-    """The pack actions a user expects, in order, for `order` with the primary last."""
+    """The pack actions a user expects, in order, for `order` with the primary last.
+
+    A dry run plans the failback as a failover away from the node expected to hold the
+    primary's resources (the first node updated): the failback action would plan nothing.
+    """
     seq: List[Tuple[str, ...]] = [("preflight_check",), ("snapshot_state",)]
     for node in order:
-        if node == order[-1]:
+        if node == order[-1] and method != "rolling_standby":
             seq.append(("failover", node))
         seq += [(label, node) for label, _ in NODE_STEPS[method]]
         seq += [("wait_until_settled",), ("preflight_check",)]
     if failback:
-        seq += [("failback",), ("wait_until_settled",)]
+        seq += [("failover", order[0]) if dry_run else ("failback",), ("wait_until_settled",)]
     seq.append(("compare_state",))
     return seq
 
@@ -129,10 +134,13 @@ def test_rolling_standby_parameters_on_two_nodes() -> None:
         "preflight_check",
         {"cluster": "lab", "method": "rolling_standby", "allow_version_skew": True},
     )
+    # the primary: its own standby moves its resources (no failover standby+online first)
     assert calls[7] == (
-        "failover",
-        {"cluster": "lab", "node": "server1", "dry_run": False, "wait_timeout": 60},
+        "set_node_standby",
+        {"cluster": "lab", "node": "server1", "enabled": True, "dry_run": False,
+         "wait_timeout": 60},
     )
+    assert "failover" not in [name for name, _ in calls]
     assert calls[-1] == (
         "compare_state",
         {"cluster": "lab", "snapshot": r.report["snapshot"], "ignore_placement": True},
@@ -180,7 +188,8 @@ def failure_cases() -> List[Tuple[str, Tuple[str, Any], int, Any, str]]:
             # the secondary. The other secondary cases ran the same transitions.
             for node in TWO if index == 0 else ["server1"]:
                 cases.append((method, (action, node), nth, node, step))
-        cases.append((method, ("failover", "server1"), 1, "server1", "failover"))
+        if method != "rolling_standby":
+            cases.append((method, ("failover", "server1"), 1, "server1", "failover"))
         cases.append((method, ("preflight_check", None), 1, None, "preflight"))
         cases.append((method, ("snapshot_state", None), 1, None, "snapshot"))
         cases.append((method, ("wait_until_settled", None), 2, "server1", "wait_until_settled"))
@@ -248,7 +257,10 @@ def test_approve_each_node_asks_before_every_node(method: str) -> None:
     assert len(texts) == 3
     for node, text in zip(THREE, texts):
         assert f"node {node} " in text and method in text and "all packages" in text
-    assert "fail over its resources" in texts[-1] and "fail over" not in texts[0]
+    if method == "rolling_standby":  # the primary's standby is its failover
+        assert "this is the failover" in texts[-1] and "failover" not in texts[0]
+    else:
+        assert "fail over its resources" in texts[-1] and "fail over" not in texts[0]
     ask = r.fake.asks[0]
     assert ask["route"] == "pacemaker_update" and ask["ttl"] == 1440
     assert ask["schema"]["properties"]["approved"]["type"] == "boolean"
@@ -284,7 +296,8 @@ def test_approve_before_failover_asks_once_and_denial_leaves_primary_untouched(m
     assert r.status == "succeeded" and len(r.fake.asks) == 1
     assert "away from the primary server1" in r.fake.asks[0]["schema"]["description"]
     seq = r.sequence(include_core=True)
-    assert seq[seq.index(("failover", "server1")) - 1] == ("ask",)
+    first = ("set_node_standby(on)" if method == "rolling_standby" else "failover", "server1")
+    assert seq[seq.index(first) - 1] == ("ask",)
 
     r = run(method, TWO, approve="before_failover", answers=[False])
     assert r.report["status"] == "denied" and r.report["denied"]["before"] == "failover"
@@ -329,7 +342,7 @@ def test_dry_run_only_plans(method: str, order: List[str]) -> None:
     r = run(method, order, dry_run=True, approve="each_node", failback="original")
     assert r.status == "succeeded", r.errors
     assert r.fake.asks == []  # approvals are skipped in dry run
-    assert r.sequence() == expected_sequence(method, order, failback=True)
+    assert r.sequence() == expected_sequence(method, order, failback=True, dry_run=True)
     for call in r.calls:
         if call.name in MUTATING:
             assert call.params["dry_run"] is True, call
@@ -338,14 +351,16 @@ def test_dry_run_only_plans(method: str, order: List[str]) -> None:
     planned = [(p["node"], p["argv"]) for p in report["plan"] if p["dry_run"]]
     expected = []
     for node in order:
-        if node == order[-1]:
+        if node == order[-1] and method != "rolling_standby":
             expected.append((node, ["failover", node]))
         for label, _ in NODE_STEPS[method]:
             action = label.split("(")[0]
             if action in MUTATING:
                 expected.append((node, [action, node]))
-    expected.append((None, ["failback", "None"]))
+    expected.append((None, ["failover", order[0]]))  # the failback, planned
     assert planned == expected
+    assert any("failback is planned as a failover away from " + order[0] in w
+               for w in report["warnings"])
     assert all(n["state"] == "unchanged (dry run)" for n in report["nodes"].values())
 
 
