@@ -24,6 +24,7 @@ tears the lab down at the end (unless --keep).
 
 import argparse
 import importlib.util
+import os
 import random
 import re
 import statistics
@@ -181,6 +182,27 @@ def measure_path(lab: Any, interval: float, count: int, alerts: bool,
             lab.exec(lab.nodes[0], delete_alert_argv())
 
 
+def goal_met(path: str, values: List[Trial], interval: float) -> str:
+    """The issue's goal for this row: max under 2 s (alerts), under interval + 1 s (polling)."""
+    limit = 2.0 if path != "polling" else interval + 1.0
+    worst = max(v[0] for v in values)
+    return f"{'yes' if worst < limit else 'no'} (< {limit:g} s)"
+
+
+NOTES = [
+    "The goal (issue 6) is measured from the injected fault, so it includes Pacemaker's own "
+    "detection: a killed service is noticed by the next `web` monitor (up to 5 s) and a "
+    "crashed node after the corosync token (3 s) and consensus; no watcher can report "
+    "either earlier. `move` is the fault the watcher alone decides.",
+    "A 5th alert-path trial of an earlier run saw no event for 60 s: the de-duplication "
+    "remembered each change's fingerprint for 30 s and dropped a repeat from the alert path, "
+    "so moving the service back and away again within 30 s was swallowed by both paths "
+    "(the alert as a copy of the earlier alert, the poll as the alert's counterpart). Since "
+    "21cb9c9 a counterpart pairs once, alert copies count only within 5 s, and a poll forgets "
+    "the alerts it has covered (tests/unit/test_detect_dedup.py).",
+]
+
+
 def write_section(rows: List[Tuple[str, str, List[Trial]]], interval: float) -> None:
     """Create or replace only the bench:detect section."""
     lines = [START, "### Unexpected-failover detection latency (bench/bench_detect.py)", "",
@@ -188,11 +210,11 @@ def write_section(rows: List[Tuple[str, str, List[Trial]]], interval: float) -> 
              f"poll interval {interval:g} s (the sensor's default). Latency = injected fault "
              "-> first unexpected_failover handed to on_event (where the pause is "
              "requested); the last column counts which event, from which path, came first.",
-             "kill-service and crash include Pacemaker's own detection, which no watcher can "
-             "beat: the failed `web` monitor (every 5 s) and the loss of the node (corosync "
-             "token 3 s + consensus); the alert agent reports from that moment on.", "",
-             "| path | fault | trials | median s | max s | first event (kind via source) |",
-             "|---|---|---|---|---|---|"]
+             f"Run of {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} UTC, "
+             f"PMU_LAB_INSTANCE={consts.INSTANCE}, load average "
+             f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())} at the end (2 shared CPUs).",
+             "", "| path | fault | trials | median s | max s | goal met (max) | "
+             "first event (kind via source) |", "|---|---|---|---|---|---|---|"]
     for path, fault, values in rows:
         lat = [v[0] for v in values]
         kinds: Dict[str, int] = {}
@@ -200,8 +222,8 @@ def write_section(rows: List[Tuple[str, str, List[Trial]]], interval: float) -> 
             kinds[f"{kind} via {source}"] = kinds.get(f"{kind} via {source}", 0) + 1
         seen = ", ".join(f"{k} ×{n}" for k, n in sorted(kinds.items()))
         lines.append(f"| {path} | {fault} | {len(lat)} | {statistics.median(lat):.2f} | "
-                     f"{max(lat):.2f} | {seen} |")
-    lines.append(END)
+                     f"{max(lat):.2f} | {goal_met(path, values, interval)} | {seen} |")
+    lines += [""] + NOTES + [END]
     text = BENCH.read_text() if BENCH.exists() else "# Benchmarks\n"
     section = "\n".join(lines)
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
