@@ -23,7 +23,7 @@ METHODS = ("full_stop", "cluster_maintenance", "node_maintenance", "rolling_stan
            "stack_update")
 METHOD_NO = {"full_stop": 1, "cluster_maintenance": 2, "node_maintenance": 3,
              "rolling_standby": 4, "stack_update": 5}
-MARK = {"survived": "✓", "FAILED": "✗", "missed": "·"}
+MARK = {"survived": "✓", "FAILED": "✗", "missed": "·", "ended-early": "!"}
 
 
 @dataclass
@@ -43,7 +43,12 @@ class Sampling:
 
 
 def _tried(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [t for t in trials if t["outcome"] != "missed"]
+    return [t for t in trials if t["outcome"] in ("survived", "FAILED")]
+
+
+def count(trials: list[dict[str, Any]], outcome: str) -> int:
+    """How many trials ended so."""
+    return sum(1 for t in trials if t["outcome"] == outcome)
 
 
 def _fmt_load(values: tuple[float, ...]) -> str:
@@ -101,9 +106,10 @@ def table_lines(trials: list[dict[str, Any]], planned: dict[str, int],
                 broken: dict[str, str]) -> list[str]:
     """One row per method."""
     lines = ["", "| method | points in reference run | trials | distinct points tried | "
-             "survived | failed | missed (run passed the point first) | out of service at "
+             "survived | failed | missed (run passed the point first) | run failed before "
+             "its point (nothing killed) | out of service at "
              "kill (standby / maintenance / maintenance-mode / crm_mon unreadable) |",
-             "|---|---:|---:|---:|---:|---:|---:|---|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for method in METHODS:
         mine = [t for t in trials if t["method"] == method]
         if method not in planned and not mine:
@@ -118,16 +124,17 @@ def table_lines(trials: list[dict[str, Any]], planned: dict[str, int],
                 "standby", "maintenance", "maintenance_mode", "error"))
         lines.append(f"| {METHOD_NO[method]} {label} | {planned.get(method, '-')} | "
                      f"{len(tried)} | {len({t['point'] for t in tried})} | {len(ok)} | "
-                     f"{len(tried) - len(ok)} | {len(mine) - len(tried)} | {out} |")
+                     f"{len(tried) - len(ok)} | {count(mine, 'missed')} | "
+                     f"{count(mine, 'ended-early')} | {out} |")
     for method, why in broken.items():
-        lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | 0 | nothing "
+        lines.append(f"| {METHOD_NO[method]} {method} | - | 0 | 0 | 0 | 0 | 0 | 0 | nothing "
                      f"injected: {why.replace('|', '/')[:300]} |")
     return lines
 
 
 def detail_lines(trials: list[dict[str, Any]], s: Sampling) -> list[str]:
     """The points tried per method, watcher retries, and every failure in full."""
-    lines = ["", "Points tried (✓ survived, ✗ failed, · missed):", ""]
+    lines = ["", "Points tried (✓ survived, ✗ failed, · missed, ! run failed before it):", ""]
     for method in METHODS:
         mine = [t for t in trials if t["method"] == method]
         if mine:
@@ -136,11 +143,11 @@ def detail_lines(trials: list[dict[str, Any]], s: Sampling) -> list[str]:
     for method, why in s.retried.items():
         lines += ["", f"{method}: the reference run with the watcher on did not finish "
                   f"({why.replace('|', '/')[:300]}); its points were run without the watcher."]
-    failed = [t for t in trials if t["outcome"] == "FAILED"]
+    failed = [t for t in trials if t["outcome"] in ("FAILED", "ended-early")]
     lines += ["", f"Failures ({len(failed)}):" if failed else "No failures."]
     for t in failed:
         text = "; ".join(t["problems"])[:900].replace("\n", " ").replace("|", "/")
-        lines.append(f"- {t['method']} at `{t['point']}`, run `{t.get('run_id')}` "
+        lines.append(f"- {t['outcome']}: {t['method']} at `{t['point']}`, run `{t.get('run_id')}` "
                      f"({t.get('at') or '?'}; task {t['task_status_at_kill']} at kill): "
                      f"crm_mon at kill {json.dumps(t['at_kill'])}, after resume "
                      f"{json.dumps(t.get('after') or {})}; {text}")
@@ -148,19 +155,21 @@ def detail_lines(trials: list[dict[str, Any]], s: Sampling) -> list[str]:
 
 
 def write_section(trials: list[dict[str, Any]], planned: dict[str, int], s: Sampling,
-                  broken: dict[str, str], notes: list[str] | None = None) -> None:
-    """Create or replace only the rel:crash section of docs/RELIABILITY.md."""
+                  broken: dict[str, str], notes: list[str] | None = None,
+                  doc: Path | None = None) -> None:
+    """Create or replace only the rel:crash section of docs/RELIABILITY.md (or `doc`)."""
+    doc = doc or DOC
     lines = (intro_lines(s) + sampling_lines(trials, planned, s)
              + table_lines(trials, planned, broken) + detail_lines(trials, s))
     if notes:
         lines += [""] + notes
     lines.append(END)
     section = "\n".join(lines)
-    text = DOC.read_text() if DOC.exists() else "# Reliability\n"
+    text = doc.read_text() if doc.exists() else "# Reliability\n"
     pattern = re.compile(re.escape(START) + ".*?" + re.escape(END), re.S)
     text = pattern.sub(lambda _: section, text) if pattern.search(text) else (
         text.rstrip() + "\n\n" + section + "\n")
-    DOC.write_text(text)
+    doc.write_text(text)
 
 
 def load_trials(path: Path) -> list[dict[str, Any]]:

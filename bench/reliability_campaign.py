@@ -28,8 +28,9 @@ process. Survived = resume exits 0 with report status
 succeeded, crm_mon healthy (e2e_support.end_state: all online, nothing in standby or
 maintenance, maintenance-mode off, no failures, service group together, nothing unmanaged),
 every node's packages at the newest version, and no package changed twice on a node. A
-point the run passed before the kill landed (the run ended first) is recorded as missed, not
-as tried.
+point the run passed before the kill landed (the run ended first, rc 0) is recorded as
+missed, not as tried; a run that failed on its own before its point as ended-early, with its
+output.
 
 Writes the <!-- rel:crash --> section of docs/RELIABILITY.md after every trial (bench/crash_doc.py;
 with --accumulate from every trial of --out, earlier invocations included), one JSON line per
@@ -99,7 +100,7 @@ class Trial:
 
     method: str
     point: str
-    outcome: str  # survived | FAILED | missed
+    outcome: str  # survived | FAILED | missed | ended-early
     task_status_at_kill: str | None = None
     at_kill: dict[str, Any] = field(default_factory=dict)
     resume_rc: int | None = None
@@ -268,7 +269,7 @@ def run_trial(lab: Any, method: str, point: Point, params: dict[str, Any]) -> Tr
             kill_runner(proc)
             raise
         if row is None or proc.poll() is not None:
-            return Trial(method, point.label, "missed")
+            return ended_first(state_dir, proc, method, point)
         kill_runner(proc)
         status = occurrence_of(task_tree(state_dir), point.workflow, point.task,
                                point.occurrence)
@@ -294,6 +295,26 @@ def run_trial(lab: Any, method: str, point: Point, params: dict[str, Any]) -> Tr
 
 
 ARTIFACTS = Path(os.environ.get("PMU_CRASH_ARTIFACTS", "/var/tmp/pmu-crash-artifacts"))
+
+
+def ended_first(state_dir: Path, proc: subprocess.Popen[str], method: str, point: Point
+                ) -> Trial:
+    """The run ended before the point: *missed* if it succeeded (the point was not on this
+    run's path), *ended-early* with its output if it failed on its own (not hidden as a miss;
+    not a crash-survival failure either, as nothing was killed)."""
+    rc = proc.wait()
+    if rc == 0:
+        return Trial(method, point.label, "missed", run_id=root_run_id(state_dir))
+    out = (state_dir / "run.stdout").read_text()
+    err = (state_dir / "run.stderr").read_text()
+    doc: Any = None
+    with contextlib.suppress(ValueError):
+        doc = json.loads(out) if out.strip() else None
+    trial = Trial(method, point.label, "ended-early", run_id=root_run_id(state_dir))
+    failure = (((doc or {}).get("output") or {}).get("report") or {}).get("failure")
+    trial.problems.append(f"the run ended with rc {rc} before the point: "
+                          + (json.dumps(failure)[:600] if failure else err[-600:]))
+    return trial
 
 
 def resume_summary(resumed: Any) -> str:
@@ -405,6 +426,8 @@ def parse_args() -> argparse.Namespace:
                         help="the doc counts every trial of --out (earlier invocations too)")
     parser.add_argument("--notes", default="", help="markdown file appended to the section "
                         "(the diagnosis of failures, written by a person)")
+    parser.add_argument("--doc", default="", help="the RELIABILITY.md to write (default: "
+                        "this tree's; for a run from a snapshot of the code)")
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--no-watch", action="store_true",
                         help="run and resume without the failover watcher")
@@ -424,6 +447,8 @@ def parse_args() -> argparse.Namespace:
 
 def git_head() -> str:
     """The commit the campaign ran at (short), '+' when the tree had local changes."""
+    if os.environ.get("PMU_CODE_COMMIT"):  # a snapshot (git archive) of that commit
+        return os.environ["PMU_CODE_COMMIT"]
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                           capture_output=True, text=True).stdout.strip()
     dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "bench",
@@ -453,7 +478,8 @@ def main() -> int:
         sampling.minutes = (time.monotonic() - started) / 60
         rows = (load_trials(Path(args.out)) if args.accumulate
                 else [asdict(t) for t in trials])
-        write_section(rows, planned, sampling, broken, notes)
+        write_section(rows, planned, sampling, broken, notes,
+                      Path(args.doc) if args.doc else None)
 
     planned: dict[str, int] = {}
     try:
