@@ -39,6 +39,7 @@ class Sampling:
     minutes: float = 0.0
     chosen: dict[str, int] = field(default_factory=dict)
     load_at_start: tuple[float, ...] = field(default_factory=os.getloadavg)
+    load_at_end: tuple[float, ...] = field(default_factory=os.getloadavg)
     retried: dict[str, str] = field(default_factory=dict)
 
 
@@ -90,7 +91,7 @@ def sampling_lines(trials: list[dict[str, Any]], planned: dict[str, int], s: Sam
              "round-robin across the methods so that a budget running out leaves every "
              f"method sampled about evenly; {s.minutes:.0f} min of lab time including one "
              f"reference run per method; load average (1/5/15 min) "
-             f"{_fmt_load(s.load_at_start)} at its start, {_fmt_load(os.getloadavg())} at "
+             f"{_fmt_load(s.load_at_start)} at its start, {_fmt_load(s.load_at_end)} at "
              "its end (2 CPUs shared with other people's labs). Points not listed below "
              "were not tried: this is a sample, not the whole space.", "",
              "Invocations counted here:", ""]

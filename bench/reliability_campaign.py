@@ -428,6 +428,8 @@ def parse_args() -> argparse.Namespace:
                         "(the diagnosis of failures, written by a person)")
     parser.add_argument("--doc", default="", help="the RELIABILITY.md to write (default: "
                         "this tree's; for a run from a snapshot of the code)")
+    parser.add_argument("--render-only", action="store_true", help="write the section again "
+                        "from --out and its .meta.json (e.g. with new --notes), run nothing")
     parser.add_argument("--keep", action="store_true", help="leave the lab up")
     parser.add_argument("--no-watch", action="store_true",
                         help="run and resume without the failover watcher")
@@ -468,7 +470,6 @@ def main() -> int:
                         args.budget_minutes, args.mid_threshold)
     notes = Path(args.notes).read_text().splitlines() if args.notes else None
     commit = git_head()
-    lab = testing.bring_up(2, "crmsh", False)
     params = {"failback": "none"}
     quiet = set(no_watch_methods(args))
     trials: list[Trial] = []
@@ -476,12 +477,25 @@ def main() -> int:
 
     def document() -> None:
         sampling.minutes = (time.monotonic() - started) / 60
+        sampling.load_at_end = os.getloadavg()
         rows = (load_trials(Path(args.out)) if args.accumulate
                 else [asdict(t) for t in trials])
         write_section(rows, planned, sampling, broken, notes,
                       Path(args.doc) if args.doc else None)
+        if args.out:  # what --render-only needs to write the section again
+            Path(args.out + ".meta.json").write_text(json.dumps(
+                {"planned": planned, "broken": broken, "sampling": asdict(sampling)}))
+
+    if args.render_only:
+        meta = json.loads(Path(args.out + ".meta.json").read_text())
+        saved = Sampling(**meta["sampling"])
+        write_section(load_trials(Path(args.out)) if args.accumulate else [],
+                      meta["planned"], saved, meta["broken"], notes,
+                      Path(args.doc) if args.doc else None)
+        return 0
 
     planned: dict[str, int] = {}
+    lab = testing.bring_up(2, "crmsh", False)
     try:
         found = collect_references(lab, methods, args, params, quiet, broken,
                                    sampling.retried)
