@@ -142,8 +142,8 @@ def detail_lines(trials: list[dict[str, Any]], s: Sampling) -> list[str]:
             lines.append(f"- {method}: " + ", ".join(
                 f"{MARK.get(t['outcome'], '?')} `{t['point']}`" for t in mine))
     for method, why in s.retried.items():
-        lines += ["", f"{method}: the reference run with the watcher on did not finish "
-                  f"({why.replace('|', '/')[:300]}); its points were run without the watcher."]
+        lines += ["", f"Reference run of {method} failed (uninterrupted, nothing killed): "
+                  f"{why.replace('|', '/')[:1500]}"]
     failed = [t for t in trials if t["outcome"] in ("FAILED", "ended-early")]
     lines += ["", f"Failures ({len(failed)}):" if failed else "No failures."]
     for t in failed:

@@ -284,7 +284,7 @@ def run_trial(lab: Any, method: str, point: Point, params: dict[str, Any]) -> Tr
         trial.resume_rc = resumed.rc
         trial.report_status = resumed.report.get("status") if resumed.doc else None
         if resumed.rc != 0 or trial.report_status != "succeeded":
-            trial.problems.append(resume_summary(resumed))
+            trial.problems.append("resume " + cli_summary(resumed))
         trial.problems += healthy_problems(lab, method, before)
         trial.outcome = "survived" if not trial.problems else "FAILED"
         trial.run_id = run_id
@@ -317,9 +317,9 @@ def ended_first(state_dir: Path, proc: subprocess.Popen[str], method: str, point
     return trial
 
 
-def resume_summary(resumed: Any) -> str:
-    """What the resume said, short: rc, status, code, step, message (the whole output is
-    kept with the artifacts)."""
+def cli_summary(resumed: Any) -> str:
+    """What a CLI run or resume said, short: rc, status, code, step, message (the whole
+    output of a failed trial is kept with the artifacts)."""
     doc = resumed.doc or {}
     failure = resumed.report.get("failure") if resumed.doc else None
     cause = doc.get("pause_cause")
@@ -330,7 +330,7 @@ def resume_summary(resumed: Any) -> str:
         said = f"paused: {cause.get('kind')} ({cause.get('message')})"
     else:
         said = "stderr tail: " + resumed.stderr[-600:].replace("\n", " / ")
-    return f"resume rc {resumed.rc}, status {doc.get('status')}: {said}"[:1200]
+    return f"rc {resumed.rc}, status {doc.get('status')}: {said}"[:1200]
 
 
 def keep_artifacts(state_dir: Path, resumed: Any, method: str, run_id: str) -> str:
@@ -351,9 +351,9 @@ def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) 
         if run.rc != 0:
             why = [ln.strip() for ln in run.stderr.splitlines()
                    if "UNEXPECTED" in ln or "pause requested" in ln and "watch:" in ln]
-            status = (run.doc or {}).get("status")
-            raise RuntimeError(f"reference run of {method} ended {status} (rc {run.rc}): "
-                               + ("; ".join(why[:3]) if why else run.explain()))
+            raise RuntimeError(f"uninterrupted run {root_run_id(state_dir)} of {method} "
+                               + ("paused: " + "; ".join(why[:3]) if why
+                                  else cli_summary(run)))
         return points_from_reference(task_tree(state_dir), mid)
 
 
@@ -387,28 +387,28 @@ def round_robin(queues: dict[str, list[Point]]) -> list[tuple[str, Point]]:
 def collect_references(lab: Any, methods: list[str], args: argparse.Namespace,
                        params: dict[str, Any], quiet: set[str], broken: dict[str, str],
                        retried: dict[str, str]) -> dict[str, list[Point]]:
-    """The reference run of every method; a method whose reference run fails is `broken`
-    (with --retry-no-watch, a watcher pause is noted in `retried` and the method tried
-    again without the watcher, so its crash points are still sampled)."""
+    """The reference run of every method, up to --reference-attempts tries; every failed
+    attempt is noted in `retried` (the doc shows it: an uninterrupted run that fails is a
+    finding of its own). With --retry-no-watch a watcher pause switches that method to runs
+    without the watcher. A method without a successful reference run is `broken`."""
     found: dict[str, list[Point]] = {}
     for method in methods:
-        use_watcher(method, quiet)
-        try:
-            found[method] = reference_points(lab, method, params, args.mid_threshold)
-            continue
-        except RuntimeError as exc:  # nothing to inject into: say so in the doc
-            print(f"[crash] {method}: {exc}", flush=True)
-            why = str(exc).replace("\n", " ")[:400]
-        if args.retry_no_watch and method not in quiet and "paused" in why:
-            retried[method] = why
-            quiet.add(method)
+        why = ""
+        for attempt in range(1, max(args.reference_attempts, 1) + 1):
             use_watcher(method, quiet)
             try:
                 found[method] = reference_points(lab, method, params, args.mid_threshold)
-                continue
+                break
             except RuntimeError as exc:
-                why = str(exc).replace("\n", " ")[:400]
-        broken[method] = why
+                why = str(exc).replace("\n", " ")[:600]
+                print(f"[crash] {method}: reference attempt {attempt}: {why}", flush=True)
+                off = " (watcher off)" if method in quiet else ""
+                retried[method] = (retried.get(method, "") + f" attempt {attempt}{off}: "
+                                   + why).strip()
+                if args.retry_no_watch and "paused" in why:
+                    quiet.add(method)
+        if method not in found:
+            broken[method] = why
     return found
 
 
@@ -435,6 +435,8 @@ def parse_args() -> argparse.Namespace:
                         help="run and resume without the failover watcher")
     parser.add_argument("--no-watch-methods", default="",
                         help="these methods only without the watcher (comma-separated)")
+    parser.add_argument("--reference-attempts", type=int, default=1,
+                        help="tries of a method's reference run (failures are reported)")
     parser.add_argument("--retry-no-watch", action="store_true",
                         help="a method whose reference run the watcher paused is tried again "
                              "without the watcher (the pause is reported)")
