@@ -318,6 +318,7 @@ class FakeCluster:
         cluster: str = "lab",
         fail_nth: int = 1,
         window_refuse_at: Optional[int] = None,
+        as_actionbase: bool = False,
     ) -> None:
         self.order = list(order)
         self.primary = primary if primary is not None else order[-1]
@@ -331,6 +332,9 @@ class FakeCluster:
         self.window_checks: List[Dict[str, Any]] = []
         self.ledger: Dict[str, Dict[str, Any]] = {}  # open entries, as the real store keeps them
         self.holder = self.primary  # where the primary resources run now (preflight says so)
+        # as_actionbase: a planned command carries only what actionbase records for it
+        # ("planned": true); otherwise also "dry_run": true (what rollback.yaml still reads)
+        self.as_actionbase = as_actionbase
 
     def __call__(self, ref: str, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
         if ref == "core.ask":
@@ -449,14 +453,18 @@ class FakeCluster:
                 "dry_run": False,
             }
         ]
-        if name in MUTATING:
+        if name in MUTATING and dry:  # as actionbase records a command it only plans
+            planned = {"host": node or self.order[0], "argv": [name, str(node)], "planned": True,
+                       "sudo": None}
+            commands.append(planned if self.as_actionbase else dict(planned, dry_run=True))
+        elif name in MUTATING:
             commands.append(
                 {
                     "host": node or self.order[0],
                     "argv": [name, str(node)],
-                    "rc": None if dry else 0,
-                    "duration": 0.0 if dry else 0.5,
-                    "dry_run": dry,
+                    "rc": 0,
+                    "duration": 0.5,
+                    "dry_run": False,
                 }
             )
         return {

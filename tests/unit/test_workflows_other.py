@@ -21,7 +21,8 @@ METHODS = {
 
 
 def run(name: str, order: List[str], **kw: Any) -> Any:
-    fake_kw = {k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers") if k in kw}
+    fake_kw = {k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers", "as_actionbase")
+               if k in kw}
     fake = FakeCluster(order, **fake_kw)
     inputs: Dict[str, Any] = {"cluster": "lab"}
     if name != "rollback" and "packages" not in kw:
@@ -129,7 +130,7 @@ def test_full_stop_failure_names_node_and_step(action: str, node: str) -> None:
 
 
 def test_full_stop_dry_run_plans_every_node_in_order() -> None:
-    r = run("full_stop_update", TWO, dry_run=True, approve="each_node")
+    r = run("full_stop_update", TWO, dry_run=True, approve="each_node", as_actionbase=True)
     assert r.status == "succeeded" and r.fake.asks == []
     assert all(c.params["dry_run"] for c in r.calls if c.name in MUTATING)
     planned = [(p["node"], p["argv"][0]) for p in r.report["plan"] if p["dry_run"]]
@@ -194,7 +195,8 @@ def test_cluster_maintenance_denial_lifts_maintenance_through_the_guard() -> Non
 
 
 def test_cluster_maintenance_dry_run() -> None:
-    r = run("rolling_cluster_maintenance", TWO, dry_run=True, approve="each_node")
+    r = run("rolling_cluster_maintenance", TWO, dry_run=True, approve="each_node",
+            as_actionbase=True)
     assert r.status == "succeeded" and r.fake.asks == []
     planned = [p["argv"] for p in r.report["plan"] if p["dry_run"]]
     assert planned == [

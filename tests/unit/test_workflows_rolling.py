@@ -67,7 +67,9 @@ def expected_sequence(
 
 def run(method: str, order: List[str], **kw: Any) -> Any:
     fake_kw = {
-        k: kw.pop(k) for k in ("fail_at", "fail_nth", "answers", "window_refuse_at") if k in kw
+        k: kw.pop(k)
+        for k in ("fail_at", "fail_nth", "answers", "window_refuse_at", "as_actionbase")
+        if k in kw
     }
     fake = FakeCluster(order, **fake_kw)
     inputs: Dict[str, Any] = {"cluster": "lab"}
@@ -257,10 +259,9 @@ def test_approve_each_node_asks_before_every_node(method: str) -> None:
     assert len(texts) == 3
     for node, text in zip(THREE, texts):
         assert f"node {node} " in text and method in text and "all packages" in text
-    if method == "rolling_standby":  # the primary's standby is its failover
-        assert "this is the failover" in texts[-1] and "failover" not in texts[0]
-    else:
-        assert "fail over its resources" in texts[-1] and "fail over" not in texts[0]
+    assert "fail over its resources" in texts[-1] and "fail over" not in texts[0]
+    if method == "rolling_standby":  # the primary's standby is its failover, nothing before
+        assert "this standby is the failover" in texts[-1]
     ask = r.fake.asks[0]
     assert ask["route"] == "pacemaker_update" and ask["ttl"] == 1440
     assert ask["schema"]["properties"]["approved"]["type"] == "boolean"
@@ -339,7 +340,9 @@ def test_expired_approval_stops_cleanly_before_the_node(
 @pytest.mark.parametrize("order", [THREE], ids=["3-nodes"])
 @pytest.mark.parametrize("method", METHODS)
 def test_dry_run_only_plans(method: str, order: List[str]) -> None:
-    r = run(method, order, dry_run=True, approve="each_node", failback="original")
+    # planned commands as actionbase records them ("planned": true, no rc, no dry_run key)
+    r = run(method, order, dry_run=True, approve="each_node", failback="original",
+            as_actionbase=True)
     assert r.status == "succeeded", r.errors
     assert r.fake.asks == []  # approvals are skipped in dry run
     assert r.sequence() == expected_sequence(method, order, failback=True, dry_run=True)
