@@ -241,7 +241,13 @@ def resume_run(lab: Any, state_dir: Path, run_id: str) -> Any:
 
 def healthy_problems(lab: Any, method: str, before: dict[str, dict[str, str]]) -> list[str]:
     """Everything wrong with the cluster after a resumed update (empty = healthy, updated)."""
-    problems = list(end_state(lab).problems)
+    try:
+        problems = list(end_state(lab).problems)
+    except Exception as exc:  # noqa: BLE001 - crm_mon unreadable: the cluster is not healthy
+        digest = cluster_digest(lab)
+        problems = [f"crm_mon unreadable after the resume ({type(exc).__name__}: "
+                    f"{str(exc)[-300:]}); pacemaker stopped on "
+                    f"{digest.get('pacemaker_stopped')}"]
     packages = METHOD_PACKAGES[method]
     newest = newest_versions(lab, packages)
     for node in lab.nodes:
@@ -291,6 +297,7 @@ def run_trial(lab: Any, method: str, point: Point, params: dict[str, Any]) -> Tr
         if trial.problems:
             trial.after = cluster_digest(lab)
             trial.artifacts = keep_artifacts(state_dir, resumed, method, run_id)
+            keep_lab_logs(lab, trial.artifacts)
         return trial
 
 
@@ -340,6 +347,18 @@ def keep_artifacts(state_dir: Path, resumed: Any, method: str, run_id: str) -> s
     (dest / "resume.stdout.json").write_text(json.dumps(resumed.doc, indent=1))
     (dest / "resume.stderr").write_text(resumed.stderr)
     return str(dest)
+
+
+def keep_lab_logs(lab: Any, dest: str) -> None:
+    """The end of every node's pacemaker.log and its package transactions (the lab's
+    directory is removed with the lab)."""
+    for node in lab.nodes:
+        base = Path(lab.state_dir) / "nodes" / node
+        for src, name in ((base / "fs" / "log-pacemaker" / "pacemaker.log", "pacemaker.log"),
+                          (base / "pkg-transactions.jsonl", "pkg-transactions.jsonl")):
+            with contextlib.suppress(OSError):
+                lines = src.read_text(errors="replace").splitlines()[-6000:]
+                (Path(dest) / f"{node}-{name}").write_text("\n".join(lines) + "\n")
 
 
 def reference_points(lab: Any, method: str, params: dict[str, Any], mid: float) -> list[Point]:
@@ -514,7 +533,12 @@ def main() -> int:
                 break
             use_watcher(method, quiet)
             began = time.monotonic()
-            trial = run_trial(lab, method, point, params)
+            print(f"[crash] {time.strftime('%H:%M:%S')} {method} {point.label} ...", flush=True)
+            try:
+                trial = run_trial(lab, method, point, params)
+            except Exception as exc:  # noqa: BLE001 - a check that raised is a failed trial
+                trial = Trial(method, point.label, "FAILED",
+                              problems=[f"the trial's checks raised {exc!r}"[:800]])
             durations.append(time.monotonic() - began)
             trial.watcher, trial.invocation, trial.commit = method not in quiet, command, commit
             trial.at = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
