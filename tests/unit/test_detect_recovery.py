@@ -160,3 +160,42 @@ def test_st2_path_does_nothing_to_an_update_that_did_not_pause():
     out = reaction.recover_after_pause(api, "cfg", "ledger", "wf", 60,
                                        recover=lambda *a: pytest.fail("must not recover"))
     assert out["action"] == NOTHING and "failed" in out["message"]
+
+
+# --- recover_service over a scripted transport (tests/helpers/fake_transport.py) ----------
+def _survivor_in_standby_xml():
+    """The recorded crash, with server2 in standby as the run left it."""
+    text = (FIXTURES / "two_node_crashed.xml").read_text()
+    marker = '<node name="server2"'
+    head, tail = text.split(marker, 1)
+    return head + marker + tail.replace('standby="false"', 'standby="true"', 1)
+
+
+class BrokenLedger:
+    def open(self, entry):
+        from pacemaker_update.detect.store import LedgerStoreError
+        raise LedgerStoreError("datastore down", code="LEDGER_UNAVAILABLE")
+
+    def close(self, cluster, entry_id):
+        pytest.fail("nothing was opened")
+
+
+def test_no_online_when_the_ledger_cannot_announce_it():
+    import sys
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    from helpers.fake_transport import CRM_MON, CommandScript, make_ctx
+    from pacemaker_update import ops
+    from pacemaker_update.detect.recovery import recover_service
+
+    ops.forget_probes()  # the dialect probe is cached per process
+    script = CommandScript()
+    script.expect("server1", ["pcs", "--version"], stdout="0.11.5\n")
+    script.expect("server1", ["crm_mon", "--version"], stdout="Pacemaker 2.1.5\n")
+    script.expect("server1", CRM_MON, stdout=_survivor_in_standby_xml())
+    ctx = make_ctx(script)
+    tasks = [STANDBY, task("update_packages", "server2")]
+    out = recover_service(ctx.cluster, BrokenLedger(), "run1", tasks,
+                          context_factory=lambda: ctx)
+    script.assert_done()  # crm_mon read once, no `crm node online` (the double refuses it)
+    assert out["action"] == ONLINE and out["done"] is False and "ledger_entry" not in out
+    assert out["message"].startswith("service recovery NOT done: the expected-moves ledger")

@@ -14,6 +14,7 @@ state (pure), ``recover_service`` does it (crm_mon, an expected-moves ledger ent
 verified ``online``, crm_mon again) and returns what was done and where every node is.
 """
 
+import contextlib
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 from pacemaker_update.state import ClusterState
@@ -132,44 +133,69 @@ def recover_service(cluster: Any, ledger: Any, run_id: str,
     node is afterwards), ``down`` (resources still running nowhere) and ``message``.
     """
     from pacemaker_update.actionbase import ActionContext
+
+    node, step = node_progress(tasks)
+    if node is None:  # nothing this run could give back: no need to read the cluster
+        decision = decide_recovery(None, None, step)
+    else:
+        ctx = (context_factory or (lambda: ActionContext(cluster, timeout=30)))()
+        try:
+            decision = _recover(ctx, cluster, ledger, run_id, node, step, wait_timeout)
+        finally:
+            ctx.close()
+    decision["message"] = recovery_message(decision)
+    return decision
+
+
+def _recover(ctx: Any, cluster: Any, ledger: Any, run_id: str, node: str, step: str,
+             wait_timeout: float) -> Dict[str, Any]:
+    """Read crm_mon, decide, act when the decision says so; the decision with the state."""
+    from pacemaker_update.errors import PacemakerUpdateError
+    from pacemaker_update.ops.base import read_state
+
+    try:
+        _, state = read_state(ctx)
+    except PacemakerUpdateError as exc:
+        return {"action": NOTHING, "node": node, "package_step": step,
+                "reason": f"could not read the cluster: {exc.message}"}
+    decision = decide_recovery(state, node, step)
+    if decision["action"] == ONLINE:
+        state = _bring_online(ctx, cluster, ledger, run_id, decision, wait_timeout, state)
+    decision.update(nodes=where_nodes(state), down=service_down(state),
+                    placement={k: list(v) for k, v in state.placement().items()})
+    return decision
+
+
+def _bring_online(ctx: Any, cluster: Any, ledger: Any, run_id: str, decision: Dict[str, Any],
+                  wait_timeout: float, state: ClusterState) -> ClusterState:
+    """Ledger entry, verified online, the service waited for, entry closed; the new state."""
     from pacemaker_update.detect.ledger import new_entry
     from pacemaker_update.errors import PacemakerUpdateError
     from pacemaker_update.ops.base import read_state
     from pacemaker_update.ops.modes import set_node_standby
 
-    node, step = node_progress(tasks)
-    if node is None:  # nothing this run could give back: no need to read the cluster
-        decision = decide_recovery(None, None, step)
-        decision["message"] = recovery_message(decision)
-        return decision
-    make = context_factory or (lambda: ActionContext(cluster, timeout=30))
-    ctx = make()
-    try:
-        _, state = read_state(ctx)
-        decision = decide_recovery(state, node, step)
-        if decision["action"] == ONLINE:
-            entry = ledger.open(new_entry(cluster.name, run_id, f"recover_online_{node}",
-                                          "unstandby", node, ttl=max(300.0, wait_timeout * 3),
-                                          note="service recovery after an unexpected failover"))
-            decision["ledger_entry"] = entry.id
-            try:
-                set_node_standby(ctx, str(node), False, timeout=wait_timeout)
-                decision["done"] = True
-                state = _wait_service(ctx, state, wait_timeout, read_state)
-            except PacemakerUpdateError as exc:
-                decision.update(done=False, error=exc.message)
-            finally:
-                ledger.close(cluster.name, entry.id)
-            _, state = read_state(ctx)
-        decision.update(nodes=where_nodes(state), down=service_down(state),
-                        placement={k: list(v) for k, v in state.placement().items()})
+    node = str(decision["node"])
+    try:  # announced first, or not done at all: a watcher must not pause on our own move
+        entry = ledger.open(new_entry(cluster.name, run_id, f"recover_online_{node}",
+                                      "unstandby", node, ttl=max(300.0, wait_timeout * 3),
+                                      note="service recovery after an unexpected failover"))
     except PacemakerUpdateError as exc:
-        decision = {"action": NOTHING, "node": node, "package_step": step,
-                    "reason": f"could not read the cluster: {exc.message}"}
+        decision.update(done=False, error=f"the expected-moves ledger could not record it: "
+                                          f"{exc.message}")
+        return state
+    decision["ledger_entry"] = entry.id
+    try:
+        set_node_standby(ctx, node, False, timeout=wait_timeout)
+        decision["done"] = True
+        state = _wait_service(ctx, state, wait_timeout, read_state)
+    except PacemakerUpdateError as exc:
+        decision.update(done=False, error=exc.message)
     finally:
-        ctx.close()
-    decision["message"] = recovery_message(decision)
-    return decision
+        with contextlib.suppress(PacemakerUpdateError):  # it expires by its ttl otherwise
+            ledger.close(cluster.name, entry.id)
+    with contextlib.suppress(PacemakerUpdateError):
+        _, state = read_state(ctx)
+    return state
 
 
 def _wait_service(ctx: Any, state: ClusterState, timeout: float, read: Any) -> ClusterState:
@@ -196,6 +222,10 @@ def recovery_message(decision: Mapping[str, Any]) -> str:
                 f"entry {decision.get('ledger_entry')}){service}{where}. The run stays "
                 f"paused: do not resume it (it would go on updating while {node} alone runs "
                 f"the service); cancel it and start a new update once the lost node is back")
+    if action == ONLINE and not decision.get("ledger_entry"):
+        return (f"service recovery NOT done: {decision.get('error')}; {node} left in standby"
+                f"{service}{where}. Bring it online by hand (crm node online {node}) or run "
+                "rollback")
     if action == ONLINE:
         return (f"service recovery FAILED: bringing {node} online did not verify "
                 f"({decision.get('error')}){service}{where}. Bring it online by hand "
