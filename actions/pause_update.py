@@ -20,7 +20,7 @@ class PauseUpdate(Action):
     def run(self, cluster: str, reason: str = "unexpected failover",  # type: ignore[override]
             alert: Optional[Dict[str, Any]] = None, workflows: Optional[List[str]] = None,
             api_timeout: int = 10, recover_service: bool = True,
-            recover_wait: int = 600) -> Tuple[bool, Dict[str, Any]]:
+            recover_wait: int = 420) -> Tuple[bool, Dict[str, Any]]:
         """(ok, {paused, already_halted, message, recovery}) or (False, {error})."""
         try:
             validate_cluster_name(cluster)
