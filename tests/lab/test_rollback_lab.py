@@ -69,3 +69,34 @@ def test_rollback_brings_a_standby_node_back_without_pausing_itself(lab: Any,
     assert {"start_pacemaker_server2", "node_ready_server2", "unstandby_server2",
             "cluster_ready"} <= set(entries), sorted(entries)
     assert all(e["closed_at"] is not None for e in entries.values()), entries
+
+
+def test_rollback_moves_the_service_back_to_the_snapshot_without_pausing_itself(
+        lab: Any, tmp_path: Path) -> None:
+    import importlib.util
+
+    import yaml
+    spec = importlib.util.spec_from_file_location(
+        "rb_snapshot_state", Path(__file__).resolve().parents[2] / "actions" / "snapshot_state.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    config = yaml.safe_load(lab.config_path.read_text())
+    ok, out = module.SnapshotState(config=config).run(cluster="lab")
+    assert ok, out
+    snapshot = out["data"]["snapshot"]
+    lab.move("web-group", "server2")  # by hand: where a failed update may have left it
+    assert lab.exec("server1", ["crm_resource", "--clear", "-r", "web-group"]).returncode == 0
+    lab.wait_settled(service_node="server2")
+    (tmp_path / "params.json").write_text(json.dumps({"snapshot": snapshot}))
+    argv = [str(CLI), "run", "rollback", "--config", str(lab.config_path), "--cluster", "lab",
+            "--state-dir", str(tmp_path), "--yes", "--json", "--watch-interval", "1",
+            "--params-json", str(tmp_path / "params.json")]
+    run = run_cli(argv, timeout=300)
+    doc = run.doc or {}
+    assert run.rc == 0 and doc.get("status") == "succeeded", run.explain()
+    assert "UNEXPECTED" not in run.stderr, run.stderr[-3000:]
+    assert lab.summary()["resources"]["web"] == ["server1"]
+    assert doc["output"]["report"]["failovers"][0]["kind"] == "failback"
+    entries = ledger(tmp_path, doc["run_id"])
+    assert entries["cluster_restore"]["operation"] == "cluster_restore"
+    assert all(e["closed_at"] is not None for e in entries.values()), entries

@@ -220,16 +220,20 @@ def test_leaving_node_maintenance_covers_the_reprobe_on_that_node_only():
     assert not covers(unstandby, _stop("server2"), 101.0), "online never excuses a stop there"
 
 
-def test_rollback_restore_covers_moves_back_but_never_a_crash_or_a_node_event():
+def test_rollback_restore_covers_moves_back_but_never_a_crash_or_a_lost_node():
     """rollback's move of every resource back to the snapshot (cluster_restore): resources
-    may leave and arrive anywhere; a crash, a failure or a node going away stays unexpected."""
+    may leave and arrive anywhere, by a standby + online of the node they run on (the
+    failback op, seen on the lab); a crash, a failure or a node going away stays unexpected."""
     from pacemaker_update.detect.events import make_event
     from pacemaker_update.detect.ledger import covers
     restore = new_entry("lab", "rb1", "cluster_restore", "cluster_restore", None, now=100.0)
     moved = make_event("resource_moved", "lab", "t", "vip moved", resource="vip",
                        node="server1", from_node="server2", to_node="server1")
     assert covers(restore, moved, 101.0) and covers(restore, _stop("server2"), 101.0)
-    for kind in ("node_unclean", "node_offline", "node_standby", "failed_action"):
+    for kind in ("node_standby", "node_unstandby"):
+        event = make_event(kind, "lab", "t", kind, node="server2", from_node="server2")
+        assert covers(restore, event, 101.0), kind
+    for kind in ("node_unclean", "node_offline", "node_maintenance", "failed_action"):
         event = make_event(kind, "lab", "t", kind, node="server2", from_node="server2",
                            resource="vip" if kind == "failed_action" else None)
         assert not covers(restore, event, 101.0), kind

@@ -60,8 +60,10 @@ OPERATIONS: Dict[str, Operation] = {
     "cluster_stop": Operation(LEAVE, ("node_offline",), ("dc_changed", "quorum_lost")),
     "cluster_start": Operation(RETURN, ("node_online",), ("dc_changed", "quorum_regained")),
     # rollback's move of every resource back where a snapshot had them: from wherever it
-    # runs to wherever the snapshot says, on any node; no node-level event is covered.
-    "cluster_restore": Operation(RETURN),
+    # runs to wherever the snapshot says, on any node. The failback op moves them by a
+    # standby + online of the node they run on, which is known only when it runs: that pair
+    # is covered on any node (seen on the lab); a node lost or failing never is.
+    "cluster_restore": Operation(RETURN, ("node_standby", "node_unstandby")),
 }
 
 
