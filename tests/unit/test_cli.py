@@ -132,10 +132,14 @@ def test_sigterm_pauses_gracefully(tmp_path):
 
 @pytest.mark.slow
 def test_cancel_running_and_paused_runs(tmp_path):
-    log = str(tmp_path / "log")
-    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=3")
+    log, hold = str(tmp_path / "log"), tmp_path / "release"
+    # `a` runs until released: the cancel (a new Python process, slow to start on a loaded
+    # machine) always lands while it runs
+    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=0",
+                 "--param", f"hold={hold}")
     wait_for(log, "start a")
     rc, _, _ = call(tmp_path, "cancel", the_run(tmp_path))
+    hold.write_text("")
     proc.communicate(timeout=60)
     assert rc == 0 and proc.returncode == 4
     assert lines(log) == ["start a", "end a"]
