@@ -84,14 +84,16 @@ def test_plan_needs_a_dry_run_parameter_and_watch_needs_a_cluster(tmp_path, caps
 
 @pytest.mark.slow
 def test_pause_from_another_process_then_resume(tmp_path):
-    log = str(tmp_path / "log")
-    # 5 s per step: the pause command (a new Python process) must land while a still runs,
-    # also on a loaded machine
-    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=5")
+    log, hold = str(tmp_path / "log"), tmp_path / "release"
+    # `a` runs until released: the pause command (a new Python process) lands while it
+    # runs, however loaded the machine
+    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=0",
+                 "--param", f"hold={hold}")
     wait_for(log, "start a")
     run_id = RunStore(str(tmp_path)).list_runs(1)[0]["id"]  # in-process: no startup delay
     rc, out, _ = call(tmp_path, "pause", run_id)
     assert rc == 0 and "requested" in out
+    hold.write_text("")
     proc.communicate(timeout=60)
     assert proc.returncode == 3
     assert lines(log) == ["start a", "end a"]  # the running action finished, nothing more
