@@ -207,7 +207,8 @@ def test_service_dies_on_the_updated_node_after_failover(lab: Any, tmp_path: Pat
     secondary = [n for n in lab.nodes if n != primary][0]
     with CrmWatch(lab) as watch:
         proc = start(lab, tmp_path)
-        wait_task(tmp_path, proc, "failover", "succeeded")
+        # method 4: the primary's own standby (the second node's turn) is its failover
+        wait_task(tmp_path, proc, "standby", "succeeded", occurrence=2)
         assert lab.summary()["resources"]["web"] == [secondary]
         lab.kill_service(secondary)
         doc = finish(proc, tmp_path)
