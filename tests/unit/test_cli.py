@@ -190,3 +190,19 @@ def test_secret_masked_in_cli_output(tmp_path):
     assert "hunter2-xyz" not in out + err
     rc, out, _ = call(tmp_path, "show", the_run(tmp_path), "--json")
     assert "hunter2-xyz" not in out and '"password": "********"' in out
+
+
+def test_a_paused_run_whose_service_was_recovered_says_cancel_not_resume():
+    from types import SimpleNamespace
+
+    from pacemaker_update.cli.running import summary
+    cause = {"kind": "unexpected_failover", "message": "server1 lost",
+             "recovery": {"action": "online", "node": "server2"}}
+    text = summary(SimpleNamespace(run_id="r1", status="paused", output={}, errors=[],
+                                   pause_cause=cause))
+    assert "do not resume" in text and "pacemaker-update cancel r1" in text
+    assert "resume with" not in text
+    cause["recovery"] = {"action": "blocked", "node": "server2"}
+    text = summary(SimpleNamespace(run_id="r1", status="paused", output={}, errors=[],
+                                   pause_cause=cause))
+    assert "resume with: pacemaker-update resume r1" in text

@@ -128,7 +128,14 @@ def summary(result: Any) -> str:
             text += "paused by {}: {}\n".format(cause.get("kind"), cause.get("message"))
             if cause.get("event"):
                 text += "event: {}\n".format(json.dumps(cause["event"], sort_keys=True))
-        text += f"resume with: pacemaker-update resume {result.run_id}\n"
+        recovery = (cause or {}).get("recovery") or {}
+        if recovery.get("action") == "online":
+            # the node left to run the service alone must not be taken out for its update
+            text += (f"the service was recovered on {recovery.get('node')}; do not resume: "
+                     f"pacemaker-update cancel {result.run_id}, then start a new update once "
+                     "the lost node is back\n")
+        else:
+            text += f"resume with: pacemaker-update resume {result.run_id}\n"
     if result.errors and result.status != "succeeded":
         text += f"errors: {json.dumps(result.errors, indent=2)[:4000]}\n"
     return text
