@@ -206,3 +206,28 @@ def test_a_paused_run_whose_service_was_recovered_says_cancel_not_resume():
     text = summary(SimpleNamespace(run_id="r1", status="paused", output={}, errors=[],
                                    pause_cause=cause))
     assert "resume with: pacemaker-update resume r1" in text
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_run_whose_service_was_recovered_unless_forced(tmp_path):
+    log, hold = str(tmp_path / "log"), tmp_path / "release"
+    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=0",
+                 "--param", f"hold={hold}")
+    wait_for(log, "start a")
+    run_id = RunStore(str(tmp_path)).list_runs(1)[0]["id"]
+    assert call(tmp_path, "pause", run_id)[0] == 0
+    hold.write_text("")
+    proc.communicate(timeout=60)
+    assert proc.returncode == 3
+    # what the failover watcher records after bringing the node under update back online
+    store = RunStore(str(tmp_path))
+    store.update_run(run_id, pause_cause={
+        "kind": "unexpected_failover", "message": "node server1 offline",
+        "recovery": {"action": "online", "node": "server2"}})
+    store.close()
+    rc, _, err = call(tmp_path, "resume", run_id)
+    assert rc == 2 and "RUN_RECOVERED" in err and f"pacemaker-update cancel {run_id}" in err
+    assert lines(log) == ["start a", "end a"]  # nothing more ran
+    rc, _, err = call(tmp_path, "resume", run_id, "--force")
+    assert rc == 0, err
+    assert lines(log) == ["start a", "end a", "start b", "end b", "start c", "end c"]

@@ -133,6 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     resume.add_argument("--config", metavar="PATH", help="pack config YAML")
     resume.add_argument("--yes", action="store_true", help="approve every inquiry")
+    resume.add_argument("--force", action="store_true",
+                        help="resume even a run whose service the watcher recovered on the "
+                             "node under update (it may take that node out of service)")
     _watch_options(resume)
     watch = _sub(
         sub,

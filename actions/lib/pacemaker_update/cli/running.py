@@ -254,6 +254,22 @@ def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
     return int(result.exit_code)
 
 
+def refuse_recovered(run: Dict[str, Any], force: bool) -> None:
+    """RUN_RECOVERED unless ``force``: after an unexpected failover the watcher put the node
+    under update back online to run the service alone; resuming would go on with its update."""
+    recovery = (run.get("pause_cause") or {}).get("recovery") or {}
+    if recovery.get("action") != "online" or force:
+        return
+    from pacemaker_update.errors import RunStateError
+    raise RunStateError(
+        f"run {run['id']} was paused by an unexpected failover and the service was recovered "
+        f"on {recovery.get('node')}, the node it was updating; resuming would continue that "
+        "node's update while it runs the service alone",
+        code="RUN_RECOVERED", details={"run": run["id"], "recovery": recovery},
+        hint=f"pacemaker-update cancel {run['id']}, bring the lost node back, then start a new "
+             "update (or resume with --force if you are sure)")
+
+
 def cmd_resume(args: argparse.Namespace) -> int:
     """resume: continue a run here (watched again), optionally answering its inquiry."""
     from pacemaker_update.cli.ticketing import notify_if_ticket
@@ -268,6 +284,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
             raise InvalidInputError(f"--respond is not JSON: {exc}") from exc
     secrets = parse_pairs({}, args.param, cast_cli_value)
     run = engine.store.get_run(args.run)
+    refuse_recovered(run, args.force)
     watcher = start_watcher(engine, args, run["workflow"], run.get("params") or {}, run["id"])
     try:
         engine.install_signal_handlers()
