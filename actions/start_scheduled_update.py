@@ -4,6 +4,7 @@ import datetime as dt
 from typing import Any, Dict, Optional, Tuple
 
 from pacemaker_update.chatops.gate import pack_config, start_due_updates
+from pacemaker_update.detect.actions import read_reason
 from pacemaker_update.detect.st2api import St2Api
 from pacemaker_update.errors import PacemakerUpdateError
 from pacemaker_update.st2compat import Action
@@ -20,9 +21,10 @@ class StartScheduledUpdate(Action):
         except PacemakerUpdateError as exc:
             return False, {"ok": False, "data": {}, "error": exc.to_dict()}
         try:
-            outcomes = start_due_updates(St2Api.from_env(), dict(self.config or {}),
-                                         pack_config(self.config), clock,
-                                         dt.timedelta(minutes=lookback_minutes), cluster)
+            outcomes = start_due_updates(
+                St2Api.from_env(), dict(self.config or {}), pack_config(self.config), clock,
+                dt.timedelta(minutes=lookback_minutes), cluster,
+                pause_reason=lambda name: read_reason(self.action_service, name))
         except PacemakerUpdateError as exc:
             return False, {"ok": False, "data": {}, "error": exc.to_dict()}
         return True, {"ok": True, "data": {"clusters": outcomes}, "error": None}

@@ -183,3 +183,22 @@ def test_first_step_estimate_and_margin_come_from_the_cluster_config():
                                                window_step_estimate_minutes=0)}})
     assert exc.value.code == "CONFIG_INVALID"
     assert "clusters.prod.window_step_estimate_minutes" in exc.value.message
+
+
+def test_a_window_never_resumes_an_update_the_failover_watcher_paused():
+    config = load_config(CONFIG)
+    raw = {"clusters": {"prod": dict(CONFIG["clusters"]["prod"], scheduled_update={
+        "method": "rolling_standby", "packages": ["pacemaker"]})}}
+    opened, lookback = at("2024-06-08T02:03"), dt.timedelta(minutes=5)
+    # what pause_update recorded (detect.actions.record_reason) when it paused old1
+    reasons = {"prod": {"cluster": "prod", "reason": "node server1 offline",
+                        "paused": [{"id": "old1", "status": "pausing"}]}}
+    paused = FakeSt2([{"id": "old1", "status": "paused", "parameters": {"cluster": "prod"}}])
+    out = gate.start_due_updates(paused, raw, config, opened, lookback,
+                                 pause_reason=reasons.get)
+    assert out[0]["action"] == "held" and "node server1 offline" in out[0]["reason"]
+    assert paused.calls == []  # neither resumed nor a second update started
+    # a pause of another execution (e.g. an older incident) does not hold this one
+    other = FakeSt2([{"id": "old2", "status": "paused", "parameters": {"cluster": "prod"}}])
+    out = gate.start_due_updates(other, raw, config, opened, lookback, pause_reason=reasons.get)
+    assert out[0]["action"] == "resumed"

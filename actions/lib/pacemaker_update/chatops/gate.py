@@ -7,7 +7,7 @@ StackStorm; the embedded runner passes its own object with the same three method
 """
 
 import datetime as dt
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from pacemaker_update.config import PackConfig, find_config_file, load_config, load_config_file
 from pacemaker_update.errors import PacemakerUpdateError
@@ -118,18 +118,28 @@ def scheduled_update(raw_config: Mapping[str, Any], cluster: str) -> Optional[Di
 
 def start_due_updates(api: Any, raw_config: Mapping[str, Any], config: PackConfig,
                       now: dt.datetime, lookback: dt.timedelta,
-                      only: Optional[str] = None) -> List[Dict[str, Any]]:
+                      only: Optional[str] = None,
+                      pause_reason: Optional[Callable[[str], Optional[Mapping[str, Any]]]] = None
+                      ) -> List[Dict[str, Any]]:
     """For each cluster whose window just opened: resume its paused update, else start one.
 
     A cluster that already has a running/scheduled update is left alone (the policy would
-    cancel a second one anyway); one without ``scheduled_update`` config is reported.
+    cancel a second one anyway); one without ``scheduled_update`` config is reported. An
+    update the failover watcher paused (``pause_reason(cluster)`` lists it: what pause_update
+    recorded) is never resumed by a window: a person reads why and decides.
     """
     outcomes = []
     for cluster, span in due_clusters(config, now, lookback, only):
         active = [e for e in _executions(api, cluster) if e.get("status") in ACTIVE]
         paused = [e for e in active if e.get("status") == "paused"]
         entry: Dict[str, Any] = {"cluster": cluster, "window": span.to_dict()}
-        if paused:
+        held = _paused_by_watcher(pause_reason, cluster, paused)
+        if held is not None:
+            entry.update(action="held", execution_id=paused[0]["id"], reason=(
+                f"update {paused[0]['id']} was paused by the failover watcher "
+                f"({held.get('reason') or held.get('message')}); a window does not resume "
+                "it: check the cluster, then resume or cancel it by hand"))
+        elif paused:
             api.request("PUT", f"/executions/{paused[0]['id']}", {"status": "resuming"})
             entry.update(action="resumed", execution_id=paused[0]["id"])
         elif active:
@@ -145,6 +155,19 @@ def start_due_updates(api: Any, raw_config: Mapping[str, Any], config: PackConfi
                 entry.update(action="started", execution_id=started.get("id"), parameters=params)
         outcomes.append(entry)
     return outcomes
+
+
+def _paused_by_watcher(pause_reason: Optional[Callable[[str], Optional[Mapping[str, Any]]]],
+                       cluster: str, paused: List[Dict[str, Any]]
+                       ) -> Optional[Mapping[str, Any]]:
+    """The watcher's pause record when it paused the first of ``paused``, else None."""
+    if pause_reason is None or not paused:
+        return None
+    record = pause_reason(cluster)
+    if not isinstance(record, Mapping):
+        return None
+    ids = {str(p.get("id")) for p in record.get("paused") or [] if isinstance(p, Mapping)}
+    return record if str(paused[0].get("id")) in ids else None
 
 
 def _executions(api: Any, cluster: str) -> List[Dict[str, Any]]:

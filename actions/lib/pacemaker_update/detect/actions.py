@@ -10,7 +10,7 @@ import contextlib
 import datetime
 import json
 import re
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from pacemaker_update.detect.alerts import alert_to_events, parse_alert
 from pacemaker_update.detect.events import Event
@@ -44,6 +44,16 @@ def judge_alert(service: Any, cluster: str, body: Any) -> List[Event]:
     events = alert_to_events(alert, cluster, at)
     entries = ledger_store(service).open_entries(cluster) if events else []
     return [e for e in Classifier().classify(events, entries) if e.alarming]
+
+
+def read_reason(service: Any, cluster: str) -> Optional[Dict[str, Any]]:
+    """What :func:`record_reason` kept for ``cluster`` (None when nothing or unreadable)."""
+    try:
+        raw = service.get_value(f"{PACK}.pause_reason.{cluster}", local=True)
+        value = json.loads(raw) if isinstance(raw, str) and raw else None
+    except Exception:  # noqa: BLE001 - a datastore failure must not stop a window
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def record_reason(service: Any, cluster: str, result: Dict[str, Any]) -> None:
