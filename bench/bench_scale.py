@@ -17,10 +17,14 @@
    It replaces ``pacemaker_update.transport.SSHTransport``, which config.transport_for
    builds for every node; no SSH connection is ever opened.
 
+3. Plan series: the same workflow dry run for 2 → 32 nodes, each with the run store's
+   split of its wall time: inside the pack's actions (leaf tasks' action_time) and the
+   runner's own overhead (the rest: conductor, expression evaluation, store, threads).
+
 Writes the <!-- bench:scale --> section of docs/BENCHMARKS.md.
 
 Usage: .venv/bin/python bench/bench_scale.py [--runs N] [--plan-nodes 32] [--no-engine]
-       [--no-write]
+       [--series 2,4,8,16,32] [--no-write]
 """
 
 import argparse
@@ -202,6 +206,8 @@ def plan_action(n_nodes: int, n_res: int, runs: int) -> Tuple[float, int]:
 def plan_engine(n_nodes: int, n_res: int, cap: float) -> Dict[str, Any]:
     """update_cluster rolling_standby dry run through the embedded runner: time and counts.
 
+    Workflow loading and orquesta's inspection (cached per process) happen before the timed
+    span: the figures are the run itself.
     Cancelled (request_cancel) after ``cap`` seconds; the nodes reached by then are counted
     with the time each node's first step started.
     """
@@ -222,22 +228,49 @@ def plan_engine(n_nodes: int, n_res: int, cap: float) -> Dict[str, Any]:
 
     engine = Engine(state_dir=tempfile.mkdtemp(prefix="pu-bench-scale-"),
                     config=plan_config(n_nodes), on_event=on_event)
+    params = {"method": "rolling_standby", "cluster": "big", "packages": ["httpd"],
+              "dry_run": True}
+    engine.prepare("update_cluster", params)  # load + inspect (cached) outside the timed span
     ready = time.perf_counter()
     run_id = engine.new_run_id()
     timer = threading.Timer(cap, engine.request_cancel, [run_id])
     timer.start()
-    result = engine.start("update_cluster", {"method": "rolling_standby", "cluster": "big",
-                                             "packages": ["httpd"], "dry_run": True}, run_id)
+    result = engine.start("update_cluster", params, run_id)
     timer.cancel()
     end = time.perf_counter()
     report = (result.output or {}).get("report") or {}
     plan = report.get("plan") or []
     argv0 = collections.Counter(argv[0] for _h, argv in RecordingTransport.calls)
+    tasks = _all_tasks(engine, result.run_id)
+    inside = sum(t.get("action_time") or 0.0 for t in tasks if not t.get("child_run"))
     return {"status": result.status, "engine_init_s": ready - start, "run_s": end - ready,
-            "timing": result.timing, "executed": len(RecordingTransport.calls),
+            "timing": result.timing, "tasks": len(tasks), "inside_s": inside,
+            "executed": len(RecordingTransport.calls),
             "planned": sum(1 for p in plan if p.get("dry_run")), "order": report.get("order"),
             "executed_by_tool": dict(argv0), "node_starts": node_starts, "cap": cap,
             "nodes": n_nodes}
+
+
+def _all_tasks(engine: Any, run_id: str) -> List[Dict[str, Any]]:
+    """Task rows of a run and of its subworkflow runs (leaf actions have no child_run)."""
+    rows = list(engine.store.list_tasks(run_id))
+    for child in engine.store.child_runs(run_id):
+        rows += _all_tasks(engine, child["id"])
+    return rows
+
+
+def series_table(rows: List[Dict[str, Any]]) -> str:
+    """Markdown: dry-run time over cluster size, split into actions and runner overhead."""
+    out = ["update_cluster rolling_standby dry run (200 resources) over cluster size, embedded "
+           "runner, only the transport a double:", "",
+           "| nodes | status | wall s | tasks | inside actions s | runner overhead s (% of wall) "
+           "| overhead per task ms |", "|---:|---|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        over = max(0.0, r["run_s"] - r["inside_s"])
+        out.append(f"| {r['nodes']} | {r['status']} | {r['run_s']:.1f} | {r['tasks']} | "
+                   f"{r['inside_s']:.1f} | {over:.1f} ({100 * over / r['run_s']:.0f} %) | "
+                   f"{1000 * over / max(1, r['tasks']):.0f} |")
+    return "\n".join(out)
 
 
 def parse_table(rows: List[Dict[str, Any]], fitted: Dict[str, float], runs: int) -> str:
@@ -275,13 +308,14 @@ def plan_table(n_nodes: int, n_res: int, lib_ms: float, action: Tuple[float, int
                 "with the run (see bench:runner): planning 32 nodes through the embedded "
                 "runner is not practical today."]
     elif eng is not None:
-        t = eng["timing"]
         out.append(f"| update_cluster rolling_standby dry run, embedded runner | "
                    f"{eng['run_s']:.1f} s (+{eng['engine_init_s']:.1f} s Engine init) | "
                    f"{eng['executed']} read-only run, {eng['planned']} mutating planned |")
-        out += ["", f"Dry run: status {eng['status']}, {t.get('actions')} actions, "
-                f"time inside actions {t.get('action_time', 0):.1f} s, runner overhead "
-                f"{t.get('overhead', 0):.1f} s ({t.get('overhead_per_action_ms')} ms per action); "
+        over = max(0.0, eng["run_s"] - eng["inside_s"])
+        out += ["", f"Dry run: status {eng['status']}, {eng['tasks']} tasks (update_cluster and "
+                f"its subworkflow), time inside the pack's actions {eng['inside_s']:.1f} s, "
+                f"runner overhead {over:.1f} s ({1000 * over / max(1, eng['tasks']):.0f} ms "
+                "per task); "
                 f"read-only commands by tool: {eng['executed_by_tool']}; plan order starts "
                 f"{(eng['order'] or [])[:3]}… ends …{(eng['order'] or [])[-2:]}."]
     return "\n".join(out)
@@ -296,6 +330,8 @@ def main() -> None:
     parser.add_argument("--no-engine", action="store_true", help="skip the workflow dry run")
     parser.add_argument("--plan-cap", type=float, default=900.0,
                         help="cancel the workflow dry run after this many seconds")
+    parser.add_argument("--series", default="2,4,8,16,32",
+                        help="node counts of the dry-run series ('' = none)")
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     transport_pkg.SSHTransport = RecordingTransport  # type: ignore[misc,assignment]
@@ -304,11 +340,16 @@ def main() -> None:
     png = plot(rows, fitted)
     n, res = args.plan_nodes, args.plan_resources
     eng = None if args.no_engine else plan_engine(n, res, args.plan_cap)
-    text = "\n\n".join([
+    sizes = [int(x) for x in args.series.split(",") if x.strip()]
+    series = [eng if eng is not None and k == n else plan_engine(k, res, args.plan_cap)
+              for k in sizes] if not args.no_engine else []
+    parts = [
         "## Scale: crm_mon parse and planning\n\n" + parse_table(rows, fitted, args.runs),
         plan_table(n, res, plan_library(n, res, args.runs), plan_action(n, res, args.runs), eng),
-        load_note("bench/bench_scale.py"),
-    ])
+    ]
+    if series:
+        parts.append(series_table(series))
+    text = "\n\n".join(parts + [load_note("bench/bench_scale.py")])
     print(text)
     print("plot:", png)
     if not args.no_write:
