@@ -11,11 +11,20 @@ workflows that chain N calls of it. Three ways to run the chain, same conductor:
   worker threads, progress events, output capture).
 
 Per-task time = wall time of the run / N (Engine construction and workflow loading are
-outside the timed span in all three). Each Python that has a venv here (.venv 3.11,
-.venv38 3.8) runs the measurement in a child process. Writes the <!-- bench:runner -->
-section of docs/BENCHMARKS.md.
+outside the timed span in all three).
 
-Usage: .venv/bin/python bench/bench_runner.py [--sizes 10,50,100] [--runs 3] [--no-write]
+A second workload, ``loop_<n>``, is shaped like the update workflows: a loop of n
+iterations (call the action, a task without action deciding whether to go on) that
+publishes a growing list (one entry per iteration, as the per-node progress). orquesta
+keeps every published version and hands the whole state to every expression, so on the
+bare conductor its cost per task grows with n; the embedded runner folds that history at
+every step (engine/compaction.py). Same three ways, per task.
+
+Each Python that has a venv here (.venv 3.11, .venv38 3.8) runs the measurement in a child
+process. Writes the <!-- bench:runner --> section of docs/BENCHMARKS.md.
+
+Usage: .venv/bin/python bench/bench_runner.py [--sizes 10,50,100] [--loops 25,100]
+       [--runs 3] [--no-write]
 """
 
 import argparse
@@ -77,8 +86,27 @@ def chain_yaml(n: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def make_pack(sizes: List[int]) -> Path:
-    """The throw-away pack: pack.yaml, bench.noop, and one chain_<n> workflow per size."""
+LOOP_ENTRY = ("dict(i => ctx().i, step => 'standby', ok => true, commands => "
+              "[dict(host => 'server1', argv => ['crm', 'node', 'standby', 'server1'], rc => 0), "
+              "dict(host => 'server1', argv => ['crm_mon', '-1', '--output-as=xml'], rc => 0)])")
+
+
+def loop_yaml(n: int) -> str:
+    """An orquesta loop of n iterations publishing a growing list (like per-node progress)."""
+    return "\n".join([
+        "version: 1.0", "vars:", "  - i: 0", "  - log: []", "output:",
+        "  - count: <% len(ctx().log) %>", "tasks:",
+        "  begin:", "    next:", "      - do: step",
+        "  step:", "    action: bench.noop", "    input:", "      n: <% ctx().i %>",
+        "    next:", "      - when: <% succeeded() %>", "        publish:",
+        f"          - log: <% ctx().log + [{LOOP_ENTRY}] %>",
+        "          - i: <% ctx().i + 1 %>", "        do: again",
+        "  again:", "    next:", f"      - when: <% ctx().i < {n} %>", "        do: step",
+    ]) + "\n"
+
+
+def make_pack(sizes: List[int], loops: List[int]) -> Path:
+    """The throw-away pack: pack.yaml, bench.noop, one chain_<n> and one loop_<n> per size."""
     pack = Path(tempfile.mkdtemp(prefix="pu-bench-runner-"))
     (pack / "actions" / "workflows").mkdir(parents=True)
     (pack / "actions" / "lib").mkdir()
@@ -92,11 +120,17 @@ def make_pack(sizes: List[int]) -> Path:
         (pack / "actions" / f"chain_{n}.yaml").write_text(
             f"name: chain_{n}\nrunner_type: orquesta\nentry_point: workflows/chain_{n}.yaml\n"
             "parameters: {}\n")
+    for n in loops:
+        (pack / "actions" / "workflows" / f"loop_{n}.yaml").write_text(loop_yaml(n))
+        (pack / "actions" / f"loop_{n}.yaml").write_text(
+            f"name: loop_{n}\nrunner_type: orquesta\nentry_point: workflows/loop_{n}.yaml\n"
+            "parameters: {}\n")
     return pack
 
 
 def run_bare(text: str, n: int, durable: bool) -> float:
-    """Seconds to drive the chain with the conductor alone (optionally serializing each task)."""
+    """Seconds to drive a workflow of n tasks with the conductor alone (optionally
+    serializing after each task); tasks without action are completed at once."""
     from orquesta import conducting, events, statuses
     from orquesta.specs import native
     from pacemaker_update.st2compat import Action
@@ -119,8 +153,12 @@ def run_bare(text: str, n: int, durable: bool) -> float:
             route = task["route"]
             conductor.update_task_state(task["id"], route,
                                         events.ActionExecutionEvent(statuses.RUNNING))
-            ok, value = Noop(config={}).run(**task["actions"][0]["input"])
-            result = {"result": value, "stdout": "", "stderr": "", "exit_code": 0}
+            action = task["actions"][0]
+            if action.get("action") is None:
+                ok, result = True, None
+            else:
+                ok, value = Noop(config={}).run(**action["input"])
+                result = {"result": value, "stdout": "", "stderr": "", "exit_code": 0}
             conductor.update_task_state(
                 task["id"], route,
                 events.ActionExecutionEvent(statuses.SUCCEEDED if ok else statuses.FAILED,
@@ -133,16 +171,16 @@ def run_bare(text: str, n: int, durable: bool) -> float:
     return elapsed
 
 
-def run_engine(pack: Path, n: int) -> Dict[str, float]:
-    """Seconds (and the engine's own timing split) of one chain run through Engine.start."""
+def run_engine(pack: Path, name: str) -> Dict[str, float]:
+    """Seconds (and the engine's own timing split) of one workflow run through Engine.start."""
     from pacemaker_update.engine import Engine
 
     state = tempfile.mkdtemp(prefix="pu-bench-runner-state-")
     try:
         engine = Engine(pack_dir=str(pack), state_dir=state, config={})
-        engine.prepare(f"chain_{n}", {})  # load + inspect outside the timed span
+        engine.prepare(name, {})  # load + inspect outside the timed span
         start = time.perf_counter()
-        result = engine.start(f"chain_{n}", {})
+        result = engine.start(name, {})
         elapsed = time.perf_counter() - start
         assert result.status == "succeeded", result.errors
         return {"wall": elapsed, "action_time": float(result.timing.get("action_time", 0.0))}
@@ -150,27 +188,32 @@ def run_engine(pack: Path, n: int) -> Dict[str, float]:
         shutil.rmtree(state, ignore_errors=True)
 
 
-def measure(sizes: List[int], runs: int) -> Dict[str, Any]:
-    """Child-process body: median per-task ms of the three ways, per chain length."""
+def measure_one(pack: Path, name: str, n: int, tasks: int, runs: int) -> Dict[str, Any]:
+    """Median per-task ms of the three ways for one workflow of ``tasks`` tasks."""
+    text = (pack / "actions" / "workflows" / f"{name}.yaml").read_text()
+    bare = statistics.median(run_bare(text, tasks, False) for _ in range(runs))
+    durable = statistics.median(run_bare(text, tasks, True) for _ in range(runs))
+    eng = [run_engine(pack, name) for _ in range(runs)]
+    wall = statistics.median(e["wall"] for e in eng)
+    inside = statistics.median(e["action_time"] for e in eng)
+    return {"n": n, "tasks": tasks, "bare_ms": 1000 * bare / tasks,
+            "durable_ms": 1000 * durable / tasks, "engine_ms": 1000 * wall / tasks,
+            "inside_ms": 1000 * inside / tasks}
+
+
+def measure(sizes: List[int], loops: List[int], runs: int) -> Dict[str, Any]:
+    """Child-process body: median per-task ms of the three ways, per workflow size."""
     sys.path.insert(0, str(ROOT / "actions" / "lib"))
     from pacemaker_update.engine import compat
 
     compat.apply_fixes()
-    pack = make_pack(sizes)
-    rows = []
+    pack = make_pack(sizes, loops)
     try:
-        for n in sizes:
-            text = (pack / "actions" / "workflows" / f"chain_{n}.yaml").read_text()
-            bare = statistics.median(run_bare(text, n, False) for _ in range(runs))
-            durable = statistics.median(run_bare(text, n, True) for _ in range(runs))
-            eng = [run_engine(pack, n) for _ in range(runs)]
-            wall = statistics.median(e["wall"] for e in eng)
-            inside = statistics.median(e["action_time"] for e in eng)
-            rows.append({"n": n, "bare_ms": 1000 * bare / n, "durable_ms": 1000 * durable / n,
-                         "engine_ms": 1000 * wall / n, "inside_ms": 1000 * inside / n})
+        rows = [measure_one(pack, f"chain_{n}", n, n, runs) for n in sizes]
+        loop_rows = [measure_one(pack, f"loop_{n}", n, 1 + 2 * n, runs) for n in loops]
     finally:
         shutil.rmtree(pack, ignore_errors=True)
-    return {"python": platform.python_version(), "rows": rows}
+    return {"python": platform.python_version(), "rows": rows, "loops": loop_rows}
 
 
 def table(results: List[Dict[str, Any]], runs: int) -> str:
@@ -186,7 +229,21 @@ def table(results: List[Dict[str, Any]], runs: int) -> str:
                        f"{r['engine_ms'] - r['bare_ms']:+.1f} |")
     out += ["", f"Median of {runs} runs. Per task = wall time of the run / tasks; the conductor's "
             "own cost grows with the chain length (every evaluation copies the workflow "
-            "state), so compare rows of one length.", "", load_note("bench/bench_runner.py")]
+            "state), so compare rows of one length.", "",
+            "## Publishing loop (a growing list published every iteration, as the update "
+            "workflows' per-node progress)", "",
+            "| Python | iterations | tasks | bare conductor (ms/task) | + serialize per task | "
+            "embedded runner (ms/task) | runner − bare |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for res in results:
+        for r in res.get("loops", []):
+            out.append(f"| {res['python']} | {r['n']} | {r['tasks']} | {r['bare_ms']:.1f} | "
+                       f"{r['durable_ms']:.1f} | {r['engine_ms']:.1f} | "
+                       f"{r['engine_ms'] - r['bare_ms']:+.1f} |")
+    out += ["", "The bare conductor keeps every published version of the list and converts "
+            "the whole state for every expression: its cost per task grows with the run. The "
+            "embedded runner folds the history at every step (engine/compaction.py) and also "
+            "writes the run store, so it can be cheaper than the bare conductor here.", "",
+            load_note("bench/bench_runner.py")]
     return "\n".join(out)
 
 
@@ -194,13 +251,15 @@ def main() -> None:
     """Measure in each available Python (child processes), print, write bench:runner."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10,50,100")
+    parser.add_argument("--loops", default="25,100")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-write", action="store_true")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
+    loops = [int(s) for s in args.loops.split(",") if s.strip()]
     if args.worker:
-        print(json.dumps(measure(sizes, args.runs)))
+        print(json.dumps(measure(sizes, loops, args.runs)))
         return
     results = []
     for name, python in PYTHONS:
@@ -208,8 +267,8 @@ def main() -> None:
             print(f"skipping {name}: {python} not found", file=sys.stderr)
             continue
         proc = subprocess.run([str(python), __file__, "--worker", "--sizes", args.sizes,
-                               "--runs", str(args.runs)], capture_output=True, text=True,
-                              check=False)
+                               "--loops", args.loops, "--runs", str(args.runs)],
+                              capture_output=True, text=True, check=False)
         if proc.returncode != 0:
             raise SystemExit(f"{name} failed:\n{proc.stderr[-3000:]}")
         results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
