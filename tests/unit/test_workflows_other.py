@@ -293,7 +293,8 @@ def test_rollback_failure_names_node_and_step() -> None:
 
 
 def test_rollback_dry_run_changes_nothing() -> None:
-    r = run("rollback", TWO, dry_run=True, snapshot={"resources": {}})
+    # as_actionbase: planned commands marked the way the real actions mark them
+    r = run("rollback", TWO, dry_run=True, snapshot={"resources": {}}, as_actionbase=True)
     assert r.status == "succeeded"
     assert all(c.params["dry_run"] for c in r.calls if c.name in MUTATING)
     assert len([p for p in r.report["plan"] if p["dry_run"]]) == 2 * 3 + 2
