@@ -71,3 +71,32 @@ def test_whole_cluster_dry_run_plans_the_last_stop_instead_of_refusing_it(script
 def test_whole_cluster_must_be_a_boolean_before_anything_runs(script):
     with pytest.raises(InvalidInputError, match="whole_cluster must be true or false"):
         ops.stop_pacemaker(make_ctx(script), "server2", whole_cluster="yes")
+
+
+def test_whole_cluster_stop_rerun_when_no_node_answers_crm_mon_is_verified_by_systemctl(script):
+    """A runner killed after the last node stopped re-runs that stop on resume: no node
+    answers crm_mon any more, so the stop is done and verified on the node itself."""
+    for argv, out in PCS_PROBE:  # the dialect is probed on the first node asked
+        script.expect("server2", argv, stdout=out)
+    script.expect("server2", CRM_MON, rc=102, stderr="Connection refused")
+    script.expect("server1", CRM_MON, rc=102, stderr="Connection refused")
+    script.expect("server1", ["systemctl", "stop", "pacemaker"])
+    script.expect("server1", ["systemctl", "stop", "corosync"])
+    script.expect("server1", ["systemctl", "is-active", "pacemaker"], rc=3, stdout="inactive\n")
+    script.expect("server1", ["systemctl", "is-active", "corosync"], rc=3, stdout="inactive\n")
+    ctx = make_ctx(script)
+    data = ops.stop_pacemaker(ctx, "server1", whole_cluster=True)
+    assert data["stopped"] == ["pacemaker", "corosync"] and data["online_nodes"] == []
+    assert any("no node answers crm_mon" in w for w in ctx.warnings)
+
+
+def test_a_rolling_stop_still_refuses_when_no_node_answers_crm_mon(script):
+    """Outside method 1 an unreadable cluster is never taken as 'already stopped'."""
+    from pacemaker_update.errors import CommandFailedError
+    for argv, out in PCS_PROBE:  # the dialect is probed on the first node asked
+        script.expect("server2", argv, stdout=out)
+    script.expect("server2", CRM_MON, rc=102, stderr="Connection refused")
+    script.expect("server1", CRM_MON, rc=102, stderr="Connection refused")
+    with pytest.raises(CommandFailedError) as err:
+        ops.stop_pacemaker(make_ctx(script), "server1")
+    assert err.value.code == "STATUS_UNAVAILABLE"

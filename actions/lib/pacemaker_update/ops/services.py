@@ -86,13 +86,14 @@ def stop_pacemaker(ctx: Any, node: str, stop_corosync: bool = True,
     node, timeout = check_node(ctx, node), check_timeout(timeout)
     _check_flag(whole_cluster, "whole_cluster")
     wait = timeout or timeout_of(ctx)
-    read_from, state = read_state(ctx, prefer=_others(ctx, node))
-    item = state.node(node)
+    state = _state_for_stop(ctx, node, whole_cluster)
+    item = state.node(node) if state is not None else None
     if item is not None and item.online is False:
         ctx.warn(f"pacemaker on {node} is already stopped (crm_mon of another node)")
-    elif not whole_cluster:
+    elif not whole_cluster and state is not None:
         _check_quorum_after_stop(state, node)
-    others_up = [n.name for n in state.nodes if n.online is True and n.name != node]
+    others_up = [] if state is None else \
+        [n.name for n in state.nodes if n.online is True and n.name != node]
     units = ["pacemaker"] + (["corosync"] if stop_corosync else [])
     for unit in units:
         run_change(ctx, node, systemctl("stop", unit), timeout=wait)
@@ -106,6 +107,20 @@ def stop_pacemaker(ctx: Any, node: str, stop_corosync: bool = True,
     for unit in units:
         _wait_unit(ctx, node, unit, False, wait)
     return {"node": node, "stopped": units, "planned": [], "online_nodes": online}
+
+
+def _state_for_stop(ctx: Any, node: str, whole_cluster: bool) -> Optional[ClusterState]:
+    """crm_mon's view for a stop; None when the whole cluster is being stopped on purpose and
+    no node answers crm_mon any more (every node already stopped, e.g. a stop re-run after
+    the runner was killed): the stop is then done and verified with systemctl alone."""
+    try:
+        return read_state(ctx, prefer=_others(ctx, node))[1]
+    except CommandFailedError as exc:
+        if not whole_cluster or exc.code != "STATUS_UNAVAILABLE":
+            raise
+    ctx.warn(f"no node answers crm_mon (the whole cluster is stopped or stopping): the stop "
+             f"of {node} is verified with systemctl on the node itself")
+    return None
 
 
 def _check_flag(value: Any, name: str) -> None:
