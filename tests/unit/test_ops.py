@@ -41,7 +41,7 @@ SETTLE_WAIT = ["crm_resource", "--wait", "--timeout=120s"]
 def clock(monkeypatch):
     fake = FakeClock()
     monkeypatch.setattr(base, "CLOCK", fake)
-    for mod in ("services", "settle"):
+    for mod in ("services", "settle", "guard"):
         monkeypatch.setattr(sys.modules[f"pacemaker_update.ops.{mod}"], "CLOCK", fake)
     ops.forget_probes()
     yield fake
@@ -197,10 +197,20 @@ def cib_text(name):
     return (FIX / f"{name}.cib.xml").read_text()
 
 
-def expect_guard(script, summary, node=None, host="server1"):
+def reprobed(text):
+    """The CIB once every resource's probe wrote its new record (new transition keys)."""
+    return text.replace('transition-key="', 'transition-key="reprobe-')
+
+
+def expect_guard(script, summary, node=None, host="server1", pending_reads=0):
     refresh = ["crm_resource", "--refresh", "--node", node] if node else \
         ["pcs", "resource", "refresh"]
+    cib = cib_text("two_node_cluster_maintenance")
+    script.expect(host, ["cibadmin", "-Q"], stdout=cib)  # the records before the refresh
     script.expect(host, refresh)
+    for _ in range(pending_reads):  # probes not reported yet: the old records only
+        script.expect(host, ["cibadmin", "-Q"], stdout=cib)
+    script.expect(host, ["cibadmin", "-Q"], stdout=reprobed(cib))
     script.expect_status(host, "two_node_cluster_maintenance", times=2)  # quiet window
     script.expect(host, ["cibadmin", "-Q"], stdout=cib_text("two_node_cluster_maintenance"))
     script.expect(host, ["crm_simulate", "-p", "-R"], stdout=summary,
@@ -229,6 +239,30 @@ def test_leaving_cluster_maintenance_when_simulation_is_clean(script, clock):
     data = ops.set_maintenance(make_ctx(script), None, False)
     assert data["guard"]["safe"] is True and data["unmanaged"] == []
     assert clock.sleeps == [2.0]  # quiet window: crm_resource --wait never idles in maintenance
+
+
+def test_the_guard_simulates_only_once_every_resource_is_re_probed(script, clock):
+    """A probe that has not reported yet is not 'settled': the guard reads the CIB until
+    every resource has a new record (a ping probe took 2.16 s in the lab; the 2 s quiet
+    window alone let crm_simulate plan a Start of it)."""
+    probe(script).expect_status("server1", "two_node_cluster_maintenance")
+    expect_guard(script, "Transition Summary:\n\n", pending_reads=3)
+    data = ops.check_maintenance_exit(make_ctx(script))
+    assert data["safe"] is True and data["reprobed"] is True
+    assert clock.sleeps[:3] == [0.5, 0.5, 0.5] and clock.sleeps[3:] == [2.0]
+
+
+def test_the_guard_gives_up_on_a_probe_that_never_reports(script, clock):
+    probe(script).expect_status("server1", "two_node_cluster_maintenance")
+    cib = cib_text("two_node_cluster_maintenance")
+    script.expect("server1", ["cibadmin", "-Q"], stdout=cib)
+    script.expect("server1", ["pcs", "resource", "refresh"])
+    for _ in range(3):  # timeout 1 s, polled every 0.5 s: never a new record
+        script.expect("server1", ["cibadmin", "-Q"], stdout=cib)
+    with pytest.raises(WaitTimeoutError) as err:
+        ops.check_maintenance_exit(make_ctx(script), timeout=1)
+    assert "the re-probe did not finish" in err.value.message and err.value.details["pending"]
+    assert not any(c["argv"][0] == "crm_simulate" for c in script.calls)
 
 
 def test_check_maintenance_exit_dry_run_plans_the_reprobe_but_still_simulates(script):

@@ -7,11 +7,14 @@ mutating command: in a dry run it is only planned, and the simulation then uses 
 status as last probed (said in a warning).
 """
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
-from ..errors import CommandFailedError, SafetyGuardError
+from ..errors import CommandFailedError, SafetyGuardError, WaitTimeoutError
+from ..safety.probes import pending_probes, probe_marks
 from ..safety.transition import edit_cib_leave_maintenance, parse_transition_summary
 from .base import (
+    CLOCK,
+    POLL_INTERVAL,
     check_node,
     check_timeout,
     dialect_of,
@@ -38,17 +41,18 @@ def check_maintenance_exit(ctx: Any, node: Optional[str] = None, reprobe: bool =
     wait = check_timeout(timeout) or timeout_of(ctx)
     control, _ = read_state(ctx, prefer=[node] if node else [])
     if reprobe:
+        targets = [node] if node else None
+        before = None if ctx.dry_run else probe_marks(_query_cib(ctx, control), targets)
         run_change(ctx, control, dialect_of(ctx).resource_refresh(node=node))
-        if ctx.dry_run:
+        if before is None:
             ctx.warn("dry run: resources not re-probed; simulating on the last probed status")
         else:
-            wait_until_settled(ctx, timeout=wait, expect_online=[])
-    cib = run_read(ctx, control, CIB_QUERY, timeout=60)
-    if cib.rc != 0:
-        raise CommandFailedError(f"cibadmin -Q failed on {control} with rc {cib.rc}",
-                                 details={"host": control, "rc": cib.rc,
-                                          "stderr": (cib.stderr or "")[-500:]})
-    copy = edit_cib_leave_maintenance(cib.stdout, node).decode("utf-8")
+            deadline = CLOCK.now() + wait
+            _wait_probes(ctx, control, before, targets, deadline)
+            wait_until_settled(ctx, timeout=max(1.0, deadline - CLOCK.now()),
+                               expect_online=[])
+    cib = _query_cib(ctx, control)
+    copy = edit_cib_leave_maintenance(cib, node).decode("utf-8")
     sim = run_with_stdin(ctx, control, SIMULATE, copy, timeout=120)
     if sim.rc != 0:
         raise CommandFailedError(f"crm_simulate failed on {control} with rc {sim.rc}",
@@ -57,6 +61,32 @@ def check_maintenance_exit(ctx: Any, node: Optional[str] = None, reprobe: bool =
     actions = parse_transition_summary(sim.stdout)
     return {"safe": not actions, "actions": actions, "node": node, "simulated_on": control,
             "reprobed": bool(reprobe and not ctx.dry_run)}
+
+
+def _query_cib(ctx: Any, control: str) -> str:
+    cib = run_read(ctx, control, CIB_QUERY, timeout=60)
+    if cib.rc != 0:
+        raise CommandFailedError(f"cibadmin -Q failed on {control} with rc {cib.rc}",
+                                 details={"host": control, "rc": cib.rc,
+                                          "stderr": (cib.stderr or "")[-500:]})
+    return str(cib.stdout)
+
+
+def _wait_probes(ctx: Any, control: str, before: Any, targets: Optional[List[str]],
+                 deadline: float) -> None:
+    """Until every resource probed before the refresh has a new completed record (the
+    simulation must not run on a half-probed status: safety/probes.py)."""
+    while True:
+        pending = pending_probes(before, probe_marks(_query_cib(ctx, control), targets))
+        if not pending:
+            return
+        if CLOCK.now() >= deadline:
+            raise WaitTimeoutError(
+                f"the re-probe did not finish: no new result for {', '.join(pending)}",
+                details={"pending": pending, "read_from": control},
+                hint="check those resources' agents on the node (crm_mon -1 --output-as=xml, "
+                     "the node's pacemaker log); maintenance is still on, nothing was lifted")
+        CLOCK.sleep(POLL_INTERVAL)
 
 
 def enforce_maintenance_exit(ctx: Any, node: Optional[str], timeout: float) -> Dict[str, Any]:
