@@ -1,5 +1,6 @@
 """The engine's inspection cache: keyed by the exact workflow text (and orquesta version),
-kept on disk in the state dir across processes, and never answering for a changed file."""
+kept on disk across processes (the user's cache dir, shared by every state dir), and never
+answering for a changed file."""
 
 import json
 from pathlib import Path
@@ -77,3 +78,36 @@ def test_key_depends_on_text_orquesta_version_and_context_keys(
     assert engine_workflow.inspection_key(GOOD, other_ids) == key
     monkeypatch.setattr(engine_workflow.orquesta, "__version__", "9.9.9")
     assert engine_workflow.inspection_key(GOOD, ST2) != key
+
+
+def test_a_run_in_a_new_state_dir_reuses_the_users_inspection_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from orquesta.specs.native.v1.models import WorkflowSpec
+    from pacemaker_update.engine import Engine
+    pack = str(Path(__file__).resolve().parents[1] / "fixtures" / "enginepack")
+    monkeypatch.setenv("PACEMAKER_UPDATE_CACHE_DIR", str(tmp_path / "cache"))
+    Engine(pack, state_dir=str(tmp_path / "first")).prepare("linear", {"message": "hi"})
+    assert list((tmp_path / "cache" / "inspected").glob("*.json"))
+    monkeypatch.setattr(engine_workflow, "_INSPECTED", {})  # a new process
+
+    def never(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("inspected again")
+
+    monkeypatch.setattr(WorkflowSpec, "inspect", never)
+    # from the cache: orquesta is never asked
+    Engine(pack, state_dir=str(tmp_path / "second")).prepare("linear", {"message": "hi"})
+
+
+def test_the_cache_dir_falls_back_to_the_state_dir_when_it_cannot_be_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    monkeypatch.setenv("PACEMAKER_UPDATE_CACHE_DIR", str(blocker / "cache"))
+    assert engine_workflow.inspection_cache_dir(str(tmp_path / "state")) == str(
+        tmp_path / "state")
+    monkeypatch.delenv("PACEMAKER_UPDATE_CACHE_DIR")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert engine_workflow.inspection_cache_dir("unused") == str(
+        tmp_path / "xdg" / "pacemaker_update")

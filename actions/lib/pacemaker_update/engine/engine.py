@@ -33,7 +33,11 @@ from pacemaker_update.engine.progress import EventSink, ProgressEvent, ignore_ev
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
 from pacemaker_update.engine.result import RunResult, compute_timing  # noqa: E402
 from pacemaker_update.engine.store import RunStore, process_start_time  # noqa: E402
-from pacemaker_update.engine.workflow import load_workflow, make_st2_context  # noqa: E402
+from pacemaker_update.engine.workflow import (  # noqa: E402
+    inspection_cache_dir,
+    load_workflow,
+    make_st2_context,
+)
 from pacemaker_update.errors import InvalidInputError, RunStateError  # noqa: E402
 
 
@@ -61,6 +65,7 @@ class Engine:
         self.registry = ActionRegistry(pack_dir or default_pack_dir())
         self.store = RunStore(state_dir)
         self.state_dir = self.store.state_dir
+        self.cache_dir = inspection_cache_dir(self.state_dir)
         self.config: Dict[str, Any] = dict(config or {})
         self.on_event = on_event or ignore_event
         self.user = user or getpass.getuser()
@@ -120,7 +125,7 @@ class Engine:
         values = spec.validate(params, self.config)
         load_workflow(
             self.registry, spec, make_st2_context("check", spec, self.user, self.registry.pack_ref),
-            cache_dir=self.state_dir,
+            cache_dir=self.cache_dir,
         )
         return spec, values
 
@@ -134,7 +139,7 @@ class Engine:
         root: str,
     ) -> Any:
         st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
-        wf_spec = load_workflow(self.registry, spec, st2_ctx, cache_dir=self.state_dir)
+        wf_spec = load_workflow(self.registry, spec, st2_ctx, cache_dir=self.cache_dir)
         conductor = conducting.WorkflowConductor(wf_spec, context=st2_ctx, inputs=values)
         row = {
             "id": run_id,

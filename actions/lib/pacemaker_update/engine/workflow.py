@@ -7,9 +7,11 @@ subworkflows, so a broken workflow is refused before anything runs.
 
 orquesta's inspection costs seconds on the big workflows (1.2.0), and its answer depends
 only on the workflow text, the orquesta version and the keys of the st2 context: it is
-cached per process and, when a cache directory is given (the engine's state dir), on disk
-under ``inspected/<sha256>.json``, so ``pacemaker-update run`` does not re-inspect an
-unchanged workflow every run. A changed file has another key and is inspected again.
+cached per process and, when a cache directory is given, on disk under
+``inspected/<sha256>.json``, so ``pacemaker-update run`` does not re-inspect an unchanged
+workflow every run. The engine's cache directory is the user's (``inspection_cache_dir``),
+shared by every state directory: a run in a new state dir (a ticket's, a test's) no longer
+pays the inspection again. A changed file has another key and is inspected again.
 """
 
 import hashlib
@@ -94,6 +96,19 @@ def inspection_key(text: str, st2_ctx: Dict[str, Any]) -> str:
     shape = {k: sorted(v) if isinstance(v, dict) else None for k, v in st2_ctx.items()}
     head = json.dumps([getattr(orquesta, "__version__", "?"), shape], sort_keys=True)
     return hashlib.sha256((head + "\0" + text).encode("utf-8")).hexdigest()
+
+
+def inspection_cache_dir(fallback: str) -> str:
+    """$PACEMAKER_UPDATE_CACHE_DIR, else $XDG_CACHE_HOME/pacemaker_update, else
+    ~/.cache/pacemaker_update; ``fallback`` (the state dir) when none can be created."""
+    explicit = os.environ.get("PACEMAKER_UPDATE_CACHE_DIR")
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    folder = explicit or os.path.join(base, "pacemaker_update")
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+    except OSError:
+        return fallback
+    return folder if os.access(folder, os.W_OK) else fallback
 
 
 def _read_cached(path: str, key: str) -> Optional[List[str]]:
