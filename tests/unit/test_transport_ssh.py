@@ -208,7 +208,16 @@ def test_drop_while_a_command_runs_is_not_retried(sshd_server: SSHDServer) -> No
     marker = f"pu-drop-{uuid.uuid4().hex}"
     with make(sshd_server) as ssh:
         assert ssh.run(["true"]).ok
-        timer = threading.Timer(1.0, sshd_server.drop_connections)
+
+        def drop_once_running() -> None:
+            # the command must have been sent (its process runs) before the drop: on a
+            # loaded machine a fixed 1 s could drop before, when a reconnect is allowed
+            deadline = time.monotonic() + 20
+            while not processes_with(marker) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            sshd_server.drop_connections()
+
+        timer = threading.Thread(target=drop_once_running)
         timer.start()
         try:
             with pytest.raises(ConnectError) as info:
