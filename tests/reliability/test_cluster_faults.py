@@ -205,6 +205,9 @@ def test_package_update_fails(lab: Any, tmp_path: Path) -> None:
 def test_service_dies_on_the_updated_node_after_failover(lab: Any, tmp_path: Path) -> None:
     primary = lab.summary()["resources"]["web"][0]
     secondary = [n for n in lab.nodes if n != primary][0]
+    # the primary's own package update (after its standby moved web) takes 20 s: the
+    # service dies on the updated secondary while the update is still underway
+    lab.slow_next_update(primary, 20)
     with CrmWatch(lab) as watch:
         proc = start(lab, tmp_path)
         # method 4: the primary's own standby (the second node's turn) is its failover
