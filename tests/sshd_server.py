@@ -185,6 +185,7 @@ class SSHDServer:
         while time.monotonic() < deadline and any(
                 os.path.exists(f"/proc/{pid}") for pid in kids):
             time.sleep(0.02)
+        release_stale_pyenv_lock()
         return len(kids)
 
     def host_key_line(self, other: bool = False) -> str:
@@ -203,6 +204,24 @@ class SSHDServer:
     def known_hosts(self) -> str:
         """Path of a known_hosts file holding this server's real host key."""
         return self.write_known_hosts("known_hosts", self.host_key_line())
+
+
+def release_stale_pyenv_lock() -> None:
+    """A dropped session can kill root's .bashrc half-way through ``pyenv rehash`` (pyenv
+    init), leaving its lock file: every later SSH command would then wait on it. Remove the
+    lock when no rehash is running any more (the sessions we killed held it)."""
+    lock = os.path.expanduser("~/.pyenv/shims/.pyenv-shim")
+    if not os.path.exists(lock):
+        return
+    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                if b"pyenv-rehash" in handle.read():
+                    return
+        except OSError:
+            continue
+    with contextlib.suppress(OSError):
+        os.unlink(lock)
 
 
 @pytest.fixture(scope="session")
