@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 CLI = Path(sys.executable).parent / "pacemaker-update"
 if not CLI.exists():
@@ -296,3 +298,11 @@ def action_seconds(state_dir: Path) -> float:
             continue
         total += row["action_time"] or 0.0
     return total
+
+
+@pytest.fixture(name="lab")
+def two_node_crmsh_lab(lab_factory: Any) -> Any:
+    """The ``lab`` fixture of the fault tests: 2 nodes, crmsh, reset to its start state."""
+    handle = lab_factory(2, "crmsh", False)
+    handle.reset()
+    return handle

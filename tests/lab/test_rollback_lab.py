@@ -14,16 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import CLI, CrmWatch, run_cli
+from e2e_support import CLI, CrmWatch, run_cli, two_node_crmsh_lab  # noqa: F401 - lab
 
 pytestmark = [pytest.mark.lab]
-
-
-@pytest.fixture
-def lab(lab_factory: Any) -> Any:
-    handle = lab_factory(2, "crmsh", False)
-    handle.reset()
-    return handle
 
 
 def ledger(state_dir: Path, run_id: str) -> dict[str, dict[str, Any]]:

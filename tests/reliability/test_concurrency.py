@@ -20,16 +20,14 @@ from typing import Any
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
-from e2e_support import cli_argv, end_state, run_timings  # noqa: E402
+from e2e_support import (  # noqa: E402, F401 - two_node_crmsh_lab: the lab fixture
+    cli_argv,
+    end_state,
+    run_timings,
+    two_node_crmsh_lab,
+)
 
 pytestmark = [pytest.mark.lab]
-
-
-@pytest.fixture
-def lab(lab_factory: Any) -> Any:
-    handle = lab_factory(2, "crmsh", False)
-    handle.reset()
-    return handle
 
 
 def test_two_updates_of_one_cluster_at_once_exactly_one_runs(lab: Any, tmp_path: Path) -> None:

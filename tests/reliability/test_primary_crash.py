@@ -31,17 +31,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from e2e_support import CrmWatch  # noqa: E402
+from e2e_support import CrmWatch, two_node_crmsh_lab  # noqa: E402, F401 - the lab fixture
 from test_cluster_faults import assert_safe_end, finish, node_states, start, wait_task  # noqa: E402
 
 pytestmark = [pytest.mark.lab]
-
-
-@pytest.fixture
-def lab(lab_factory: Any) -> Any:
-    handle = lab_factory(2, "crmsh", False)
-    handle.reset()
-    return handle
 
 
 def serving_node(lab: Any) -> str | None:
