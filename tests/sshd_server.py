@@ -88,6 +88,25 @@ def _kill(pids: List[int]) -> None:
             os.kill(pid, signal.SIGKILL)
 
 
+def _freeze_descendants(pid: int) -> List[int]:
+    """Stop (SIGSTOP) every descendant of ``pid`` until no new one appears, and return them.
+
+    Killing from a single snapshot races with a session that forks right then (the login
+    shell starting the command): the new child is not in the snapshot, outlives its killed
+    parent and is re-parented away, so a "dropped" command would keep running. A stopped
+    process cannot fork, so once a pass finds nothing new the tree is complete.
+    """
+    frozen: List[int] = []
+    while True:
+        new = [kid for kid in _children(pid) if kid not in frozen]
+        if not new:
+            return frozen
+        for kid in new:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(kid, signal.SIGSTOP)
+        frozen.extend(new)
+
+
 class SSHDServer:
     """sshd on 127.0.0.1:<free port>, accepting ``client_key`` for the current user."""
 
@@ -179,7 +198,7 @@ class SSHDServer:
         Deepest first, then wait until the listener has reaped its children, so no zombie
         sshd is left behind.
         """
-        kids = _children(self.pid)
+        kids = _freeze_descendants(self.pid)
         _kill(list(reversed(kids)))
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline and any(
