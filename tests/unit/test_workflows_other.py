@@ -127,6 +127,14 @@ def test_full_stop_failure_names_node_and_step(action: str, node: str) -> None:
     assert (r.report["failure"]["node"], r.report["failure"]["step"]) == (node, action)
     assert r.sequence()[-1] == (action, node)
     assert "rollback --cluster lab" in r.report["failure"]["next"]
+    # the failed node's state is unknown, never its last verified one; the others keep theirs
+    before = {"stop_pacemaker": "online", "update_packages": "pacemaker and corosync stopped",
+              "start_pacemaker": "pacemaker stopped, packages updated"}[action]
+    for states in (r.report["failure"]["node_states"],
+                   {n: v["state"] for n, v in r.report["nodes"].items()}):
+        assert states[node].startswith(f"unknown ({action} failed on this node, was {before})")
+        other = [n for n in TWO if n != node][0]
+        assert not states[other].startswith("unknown")
 
 
 def test_full_stop_dry_run_plans_every_node_in_order() -> None:
