@@ -129,8 +129,15 @@ def pack_timing(state_dir: Path, proc_start: float, proc_end: float) -> dict[str
     before_run = (top["created_at"] - proc_start) if top else None
     after_run = (proc_end - top["ended_at"]) if top and top["ended_at"] else None
     overhead = total - inside - delays
+    # The runner's own time within the run (top-level run created -> ended), without the
+    # interpreter's start and imports before it (before_first_task, shown on its own).
+    span = (top["ended_at"] - top["created_at"]) if top and top["ended_at"] else None
+    run_overhead = span - inside - delays if span else None
     return {"total": total, "inside_actions": inside, "delays": delays,
             "overhead": overhead, "overhead_pct": 100.0 * overhead / total if total else None,
+            "run_span": span, "run_overhead": run_overhead,
+            "run_overhead_pct": 100.0 * run_overhead / span if span and run_overhead is not None
+            else None,
             "before_first_task": before_run, "after_run_end": after_run,
             "engine_between_tasks": (overhead - (before_run or 0) - (after_run or 0)),
             "actions": len(leaves)}
@@ -263,14 +270,14 @@ def render(rows: list[dict[str, Any]], ran: str) -> str:
         "every 0.25 s until the effect is seen (resources running elsewhere, node online, "
         "cluster settled); no fixed sleeps, no failback (the pack's default too).",
         "",
-        "Overhead = pack wall (CLI process) − time inside the pack's actions (run store, "
-        "leaf tasks' `action_time`; the pack's required waits — crm_mon verification and "
-        "settling — happen inside its actions) − explicit delays (store `delay`, 0 here). "
-        "`before 1st` = CLI start → top-level run created. Profiled (cProfile of "
-        "`make_engine` + `Engine.prepare` for update_cluster, 2026-11-29): almost all of it "
-        "is orquesta's `WorkflowSpec.inspect` of the six workflows "
-        "(`detect_unreachable_tasks` → `get_next_tasks`, deep-copied schemas), CPU-bound, "
-        "so it grows with the machine's load. A pack run that ends `paused` (rc 3) or "
+        "Overhead, two ways: **CLI** = pack wall (CLI process) − time inside the pack's "
+        "actions (run store, leaf tasks' `action_time`; the pack's required waits — crm_mon "
+        "verification and settling — happen inside its actions) − explicit delays (store "
+        "`delay`, 0 here); **in run** = the same over the run itself (top-level run created → "
+        "ended), i.e. the runner's own time between and around actions, without the "
+        "interpreter's start and imports. `before 1st` = CLI start → top-level run created "
+        "(Python start, imports, config, the cached workflow inspection). "
+        "A pack run that ends `paused` (rc 3) or "
         "`failed` is reported as failed with its codes; its probe figures cover only "
         "what it did before stopping.",
         "",
@@ -279,11 +286,12 @@ def render(rows: list[dict[str, Any]], ran: str) -> str:
         "times (wall, overhead) move with load, the probe's outage figures less.",
         "",
         "Goals (issue 8): failed-time ratio pack/manual ≤ 1.0 for every method; zero "
-        "interruption for methods 2 and 3; overhead < 5 %.",
+        "interruption for methods 2 and 3; overhead < 5 % (`run ovh` judges the runner over "
+        "the run, `CLI ovh` the whole process).",
         "",
         "| nodes | front end | method | manual failed s / longest s / wall s | pack failed s "
         "/ longest s / wall s | ratio failed | ratio longest | pack inside actions s | "
-        "overhead s (%) / before 1st s | pack result | goals | date, load |",
+        "overhead s (%): CLI / in run / before 1st s | pack result | goals | date, load |",
         "|---:|---|---|---|---|---:|---:|---:|---|---|---|---|",
     ]
     order = {m: i for i, m in enumerate(METHODS)}
@@ -319,14 +327,18 @@ def render_row(r: dict[str, Any]) -> str:
         goals.append("ratio ✓" if pp["failed_time"] <= mp["failed_time"] else "ratio ✗")
     if r["method"] in ZERO_GOAL:
         goals.append("zero ✓" if pp["failed_time"] == 0 else "zero ✗")
+    run_pct = t.get("run_overhead_pct")
+    if p["ok"] and run_pct is not None:
+        goals.append("run ovh ✓" if run_pct < 5 else "run ovh ✗")
     if p["ok"] and t["overhead_pct"] is not None:
-        goals.append("ovh ✓" if t["overhead_pct"] < 5 else "ovh ✗")
+        goals.append("CLI ovh ✓" if t["overhead_pct"] < 5 else "CLI ovh ✗")
     before = t["before_first_task"]
+    in_run = (f"{t['run_overhead']:.1f} ({run_pct:.0f} %)" if run_pct is not None else "–")
     return (f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
             f"{ratio(pp['failed_time'], mp['failed_time'], both)} | "
             f"{ratio(pp['longest_outage'], mp['longest_outage'], both)} | "
             f"{t['inside_actions']:.1f} | {t['overhead']:.1f} ({t['overhead_pct']:.0f} %) / "
-            f"{before:.1f} | {result} | {' '.join(goals)} | {r['date']}, "
+            f"{in_run} / {before:.1f} | {result} | {' '.join(goals)} | {r['date']}, "
             f"{'/'.join(f'{x:.1f}' for x in r['load'])} |"
             if before is not None else
             f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
@@ -390,6 +402,9 @@ def main() -> int:
         key = row_key(row["nodes"], row["frontend"], row["method"], row.get("pack_args"))
         refresh_probe(out / key, row)
         saved = out / key / "pack-state"
+        pack = row["pack"]
+        if "run_overhead" not in pack["timing"] and "start" in pack and "end" in pack:
+            pack["timing"] = pack_timing(saved, pack["start"], pack["end"])  # rows before it
         if (saved / "stdout.json").exists() and not row["pack"]["ok"]:
             with contextlib.suppress(ValueError):
                 doc = json.loads((saved / "stdout.json").read_text())
