@@ -110,10 +110,14 @@ class ActionContext:
             self.warnings.append(message)
 
     def close(self) -> None:
-        """Close every transport opened for this action; a failing close is only logged."""
+        """Release every transport opened for this action (an SSH connection goes back to
+        the process-wide pool for the next action, see transport.pool); a failure is only
+        logged."""
         for node, transport in self._transports.items():
             try:
-                getattr(transport, "close", lambda: None)()
+                done = getattr(transport, "release", None) or getattr(transport, "close", None)
+                if done is not None:
+                    done()
             except Exception:  # noqa: BLE001 - closing must not hide the action's outcome
                 if self.logger is not None:
                     self.logger.warning("closing the transport to %s failed", node, exc_info=True)

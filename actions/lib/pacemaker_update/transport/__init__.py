@@ -2,6 +2,7 @@
 
 from pacemaker_update.transport.base import Result, Transport
 from pacemaker_update.transport.local import LocalTransport
+from pacemaker_update.transport.pool import close_idle_connections
 from pacemaker_update.transport.ssh import SSHTransport
 
-__all__ = ["LocalTransport", "Result", "SSHTransport", "Transport"]
+__all__ = ["LocalTransport", "Result", "SSHTransport", "Transport", "close_idle_connections"]

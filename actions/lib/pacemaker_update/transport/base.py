@@ -164,6 +164,10 @@ class Transport(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook: a local transport holds nothing
         """Release connections; the transport may be used again afterwards (reconnects)."""
 
+    def release(self) -> None:
+        """Done for now: the connection may be kept for reuse (SSH pool); default close()."""
+        self.close()
+
     def details(self, argv: Sequence[str], **extra: Any) -> Dict[str, Any]:
         """Error details naming this host and the argv (for every error a transport raises)."""
         out: Dict[str, Any] = {"host": self.host, "argv": list(argv)}

@@ -1,5 +1,9 @@
 """Run commands on a cluster node over SSH (paramiko), one reused connection per transport.
 
+A transport that is done can ``release()`` its connection to the process-wide pool
+(transport.pool) instead of closing it; the next transport with the same connection
+parameters reuses it after an alive check. ``close()`` still closes for real.
+
 The remote sshd hands the command to the login shell as a string, so this module is the
 only place where argv becomes a string: ``shlex.join``, which quotes every element so the
 shell passes it through verbatim. The remote command is::
@@ -13,6 +17,7 @@ group) really ends on the node: closing the channel does not kill it, and OpenSS
 """
 
 
+import hashlib
 import os
 import shlex
 import socket
@@ -31,6 +36,7 @@ from pacemaker_update.errors import (
 )
 from pacemaker_update.transport.base import Result, Transport, sudo_argv
 from pacemaker_update.transport.channel import run_channel
+from pacemaker_update.transport.pool import CHECK_TIMEOUT, POOL
 
 KILL_AFTER = 2  # seconds between the remote TERM and KILL of a timed-out command
 _GRACE = KILL_AFTER + 3.0  # client deadline = remote limit + this, so the node acts first
@@ -85,8 +91,17 @@ class SSHTransport(Transport):
         self.sudo, self.connect_timeout = sudo, connect_timeout
         self.default_timeout = command_timeout
         self.connect_count = 0  # how many SSH connections were opened (reuse is visible)
+        self.pooled_count = 0  # how many idle connections were taken from the pool
         self._lock = threading.Lock()
         self._client: Optional[paramiko.SSHClient] = None
+        self._unchecked = False  # the client came from the pool, no session opened on it yet
+
+    def pool_key(self) -> Tuple[Any, ...]:
+        """Every parameter that makes a connection: only an identical one is reused."""
+        secret = hashlib.sha256(self.password.encode("utf-8")).hexdigest() \
+            if self.password is not None else None
+        return (self.address, self.port, self.user, self.key_file, self.use_agent, secret,
+                self.known_hosts, self.allow_unknown_host, self.connect_timeout)
 
     # -- connection -------------------------------------------------------------------------
     def _new_client(self, argv: Tuple[str, ...]) -> paramiko.SSHClient:
@@ -107,6 +122,13 @@ class SSHTransport(Transport):
 
     def _connect(self, argv: Tuple[str, ...]) -> paramiko.Transport:
         if self._client is None:
+            pooled = POOL.take(self.pool_key())
+            if pooled is not None:
+                transport = pooled.get_transport()
+                if transport is not None:
+                    self._client, self._unchecked = pooled, True
+                    self.pooled_count += 1
+                    return transport
             self._client = self._new_client(argv)
         details = self.details(argv, address=self.address, port=self.port, user=self.user)
         try:
@@ -152,8 +174,13 @@ class SSHTransport(Transport):
                 transport = self._client.get_transport() if self._client else None
                 if transport is None or not transport.is_active():
                     transport = self._connect(argv)
+                # A pooled connection's first session is its alive check: a short wait, as
+                # a dead idle connection is simply replaced (nothing was sent yet).
+                check = self._unchecked
+                self._unchecked = False
+                wait = min(self.connect_timeout, CHECK_TIMEOUT) if check else self.connect_timeout
                 try:
-                    return transport.open_session(timeout=self.connect_timeout)
+                    return transport.open_session(timeout=wait)
                 except (paramiko.SSHException, OSError, EOFError) as exc:
                     self._drop()
                     if attempt == 2:
@@ -169,6 +196,14 @@ class SSHTransport(Transport):
         """Close the connection; the next run() connects again."""
         with self._lock:
             self._drop()
+
+    def release(self) -> None:
+        """Done for now: hand a live connection to the pool (else close it); run() again
+        takes a pooled connection or connects."""
+        with self._lock:
+            client, self._client, self._unchecked = self._client, None, False
+        if client is not None:
+            POOL.give(self.pool_key(), client)
 
     # -- commands ---------------------------------------------------------------------------
     def _execute(self, argv: Tuple[str, ...], timeout: float, sudo: bool,
