@@ -34,7 +34,12 @@ PCS_PROBE = [(["pcs", "--version"], "0.11.5\n"),
              (["crm_mon", "--version"], "Pacemaker 2.1.5\nWritten by Andrew Beekhof\n")]
 CRM_PROBE = [(["crm", "--version"], "crm 4.4.0\n"),
              (["crm_mon", "--version"], "Pacemaker 2.1.5\nWritten by Andrew Beekhof\n")]
-SETTLE_WAIT = ["crm_resource", "--wait", "--timeout=120s"]
+SIMULATE = ["crm_simulate", "--live-check", "--simulate", "--output-as=xml"]
+SIM_FIX = Path(__file__).resolve().parents[1] / "fixtures" / "crm_simulate"
+IDLE = (SIM_FIX / "idle.xml").read_text()
+PENDING = (SIM_FIX / "pending_standby.xml").read_text()
+POLL = base.POLL_INTERVAL
+POLLS_IN_1S = int(1.0 / POLL) + 1  # reads until a 1 s timeout: at 0, POLL, 2*POLL ... 1.0
 
 
 @pytest.fixture(autouse=True)
@@ -95,7 +100,7 @@ def test_standby_runs_once_and_polls_until_resources_moved(script, clock):
     ctx = make_ctx(script)
     data = ops.set_node_standby(ctx, "server1", True)
     assert data["changed"] is True and data["resources_on_node"] == []
-    assert clock.sleeps == [0.5, 0.5]
+    assert clock.sleeps == [POLL, POLL]
     assert ctx.state_after["nodes"]["server2"]["resources"] == [
         "app:Started", "ping:Started", "vip:Started"]
 
@@ -113,7 +118,7 @@ def test_crmsh_silent_skip_is_caught_by_verification(script):
     probe(script, frontend="crmsh").expect_status("server1", "two_node_normal")
     script.expect("server1", ["crm", "node", "standby", "server1"],
                   stdout="WARNING: node server1 is unreachable, skipped\n")
-    script.expect_status("server1", "two_node_normal", times=3)
+    script.expect_status("server1", "two_node_normal", times=POLLS_IN_1S)
     ctx = make_ctx(script, timeout=1.0, frontend="crmsh")
     with pytest.raises(VerificationError) as err:
         ops.set_node_standby(ctx, "server1", True)
@@ -249,7 +254,7 @@ def test_the_guard_simulates_only_once_every_resource_is_re_probed(script, clock
     expect_guard(script, "Transition Summary:\n\n", pending_reads=3)
     data = ops.check_maintenance_exit(make_ctx(script))
     assert data["safe"] is True and data["reprobed"] is True
-    assert clock.sleeps[:3] == [0.5, 0.5, 0.5] and clock.sleeps[3:] == [2.0]
+    assert clock.sleeps[:3] == [POLL, POLL, POLL] and clock.sleeps[3:] == [2.0]
 
 
 def test_the_guard_gives_up_on_a_probe_that_never_reports(script, clock):
@@ -257,7 +262,7 @@ def test_the_guard_gives_up_on_a_probe_that_never_reports(script, clock):
     cib = cib_text("two_node_cluster_maintenance")
     script.expect("server1", ["cibadmin", "-Q"], stdout=cib)
     script.expect("server1", ["pcs", "resource", "refresh"])
-    for _ in range(3):  # timeout 1 s, polled every 0.5 s: never a new record
+    for _ in range(POLLS_IN_1S):  # timeout 1 s, polled every POLL s: never a new record
         script.expect("server1", ["cibadmin", "-Q"], stdout=cib)
     with pytest.raises(WaitTimeoutError) as err:
         ops.check_maintenance_exit(make_ctx(script), timeout=1)
@@ -357,21 +362,55 @@ def test_restart_services_rejects_injection_before_running(script):
 def test_wait_until_settled_needs_idle_dc_and_two_equal_reads(script):
     probe(script).expect_status("server1", "two_node_shutdown_pending")
     script.expect_status("server1", "two_node_normal")
-    script.expect("server1", ["crm_resource", "--wait", "--timeout=299s"], rc=124)
+    script.expect("server1", SIMULATE, stdout=PENDING)  # crm_mon settled, the scheduler not
     script.expect_status("server1", "two_node_normal")
-    script.expect_status("server1", "two_node_normal")
-    script.expect("server1", ["crm_resource", "--wait", "--timeout=299s"])
+    script.expect("server1", SIMULATE, stdout=IDLE)
     script.expect_status("server1", "two_node_normal")
     progress = []
     data = ops.wait_until_settled(make_ctx(script), 300, progress=progress.append)
     assert data["settled"] is True and data["rounds"] == 3
     assert "node server1 is shutting down" in progress[0]["reasons"]
-    assert progress[1]["reasons"][0].startswith("a transition is still pending")
+    assert progress[1]["reasons"][0].startswith("a transition is still pending: rsc_action")
+    assert "op=stop" in progress[1]["reasons"][0]
+
+
+def test_wait_until_settled_changed_second_read_starts_again(script):
+    probe(script).expect_status("server1", "two_node_normal")
+    script.expect("server1", SIMULATE, stdout=IDLE)
+    script.expect_status("server1", "two_node_standby")  # moved meanwhile: not settled yet
+    script.expect_status("server1", "two_node_normal")
+    script.expect("server1", SIMULATE, stdout=IDLE)
+    script.expect_status("server1", "two_node_normal")
+    progress = []
+    data = ops.wait_until_settled(make_ctx(script), 300, progress=progress.append)
+    assert data["rounds"] == 2
+    assert progress[0]["reasons"] == ["the state changed between two reads"]
+
+
+@pytest.mark.parametrize("rc,stdout", [
+    (64, ""),  # Pacemaker < 2.1: crm_simulate has no --output-as
+    (0, "Current cluster status:\n...\nTransition Summary:\n"),  # text, not XML
+    (0, "<pacemaker-result><transition/><status code=\"102\" message=\"Not connected\"/>"
+        "</pacemaker-result>"),
+])
+def test_wait_until_settled_asks_crm_resource_wait_when_the_simulation_cannot_judge(
+        script, rc, stdout):
+    probe(script).expect_status("server1", "two_node_normal")
+    script.expect("server1", SIMULATE, rc=rc, stdout=stdout)
+    script.expect("server1", ["crm_resource", "--wait", "--timeout=300s"], rc=124)
+    script.expect_status("server1", "two_node_normal")
+    script.expect("server1", SIMULATE, rc=rc, stdout=stdout)
+    script.expect("server1", ["crm_resource", "--wait", "--timeout=299s"])
+    script.expect_status("server1", "two_node_normal")
+    progress = []
+    data = ops.wait_until_settled(make_ctx(script), 300, progress=progress.append)
+    assert data["settled"] is True and data["rounds"] == 2
+    assert progress[0]["reasons"] == ["a transition is still pending (crm_resource --wait rc 124)"]
 
 
 def test_wait_until_settled_times_out_with_reasons(script):
     probe(script).expect_status("server1", "two_node_stopped_node")
-    script.expect_status("server1", "two_node_stopped_node", times=2)
+    script.expect_status("server1", "two_node_stopped_node", times=POLLS_IN_1S - 1)
     with pytest.raises(WaitTimeoutError) as err:
         ops.wait_until_settled(make_ctx(script), 1)
     assert err.value.details["reasons"] == ["node server1 is not online yet"]
@@ -389,7 +428,7 @@ def test_failover_from_primary_standby_then_online(script):
     after = fixture("two_node_standby").replace('standby="true"', 'standby="false"')
     for _ in range(2):
         script.expect("server1", CRM_MON, stdout=after)
-    script.expect("server1", ["crm_resource", "--wait", "--timeout=120s"])
+    script.expect("server1", SIMULATE, stdout=IDLE)
     for _ in range(2):
         script.expect("server1", CRM_MON, stdout=after)
     data = ops.failover_from(make_ctx(script), "server1")
@@ -404,7 +443,7 @@ def test_failover_refuses_when_resources_come_back(script):
     script.expect_status("server1", "two_node_standby", times=3)
     script.expect("server1", ["pcs", "node", "unstandby", "server1"])
     script.expect_status("server1", "two_node_normal", times=2)
-    script.expect("server1", ["crm_resource", "--wait", "--timeout=120s"])
+    script.expect("server1", SIMULATE, stdout=IDLE)
     script.expect_status("server1", "two_node_normal", times=2)
     with pytest.raises(VerificationError) as err:
         ops.failover_from(make_ctx(script), "server1")

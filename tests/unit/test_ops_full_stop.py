@@ -50,8 +50,8 @@ def test_whole_cluster_stop_still_fails_when_the_node_does_not_stop(script):
     """No quorum refusal, but a pacemaker that stays active is a failure, not a success."""
     last_node_view(script)
     script.expect("server2", ["systemctl", "stop", "pacemaker"])
-    # wait_timeout 1 s, polled every 0.5 s: three checks, pacemaker still active each time
-    for _ in range(3):
+    # wait_timeout 1 s, polled every POLL_INTERVAL s: pacemaker still active each time
+    for _ in range(int(1.0 / base.POLL_INTERVAL) + 1):
         script.expect("server2", ["systemctl", "is-active", "pacemaker"], stdout="active\n")
     with pytest.raises(VerificationError) as err:
         ops.stop_pacemaker(make_ctx(script), "server2", stop_corosync=False, timeout=1,

@@ -26,7 +26,7 @@ from ..errors import (
 from ..state import ClusterState, parse_crm_mon_xml
 from ..validate import validate_node_name, validate_timeout
 
-POLL_INTERVAL = 0.5
+POLL_INTERVAL = 0.25
 DEFAULT_TIMEOUT = 120.0
 _PROBED: Dict[str, Dict[str, Optional[str]]] = {}
 

@@ -1,11 +1,15 @@
 """When is a cluster "settled"? Pure predicates the wait loop polls.
 
-crm_mon cannot show a transition the DC has not started yet, so the op side also
-asks ``crm_resource --wait`` and requires two consecutive identical settled states;
-this module only judges one state and fingerprints it for that comparison.
+crm_mon cannot show a transition the DC has not started yet, so the op side also asks
+the scheduler whether it has anything left to do (:func:`pending_transition` reads
+``crm_simulate --live-check --simulate --output-as=xml``, the check ``crm_resource --wait``
+makes) and requires two consecutive identical settled states; this module judges one
+state, fingerprints it for that comparison and reads the simulated transition.
 """
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, List, Optional, Sequence, Tuple, Union
+
+from lxml import etree
 
 from ..state.cluster import ClusterState
 
@@ -63,3 +67,41 @@ def fingerprint(state: ClusterState) -> Tuple[Any, ...]:
                         for r in state.resources))
     return (state.summary.dc_name, state.summary.maintenance_mode, nodes, rscs,
             len(state.failures))
+
+
+_MAX_SIMULATION_BYTES = 64 * 1024 * 1024
+
+
+def pending_transition(output: Union[str, bytes]) -> Optional[List[str]]:
+    """What the scheduler would still do, from ``crm_simulate -L -S --output-as=xml``.
+
+    The same judgement as ``crm_resource --wait`` (Pacemaker's wait_till_stable: the
+    scheduler run on the live CIB has an action that is not optional, not pseudo, runnable
+    and not a notify), without its fixed 2 s sleep before the first check (2.x). The
+    simulated transition holds exactly the required runnable actions; pseudo actions and
+    notifications are left out as --wait does. [] = nothing pending. None = the output
+    cannot be judged (Pacemaker before 2.1 has no XML here, an error, a truncated
+    document): the caller must then ask ``crm_resource --wait`` itself.
+    """
+    data = output.encode("utf-8") if isinstance(output, str) else output
+    if not data.strip() or len(data) > _MAX_SIMULATION_BYTES:
+        return None
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except etree.XMLSyntaxError:
+        return None
+    status = root.find("status")
+    transition = root.find("transition")
+    if root.tag != "pacemaker-result" or transition is None or status is None \
+            or status.get("code") != "0":
+        return None
+    pending: List[str] = []
+    for item in transition:
+        if not isinstance(item.tag, str) or item.tag == "pseudo_action":
+            continue
+        if item.tag == "rsc_action" and item.get("op") == "notify":
+            continue
+        what = " ".join(f"{k}={v}" for k, v in sorted(item.attrib.items()))
+        pending.append(f"{item.tag} {what}".strip())
+    return pending
