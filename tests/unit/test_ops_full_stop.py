@@ -100,3 +100,58 @@ def test_a_rolling_stop_still_refuses_when_no_node_answers_crm_mon(script):
     with pytest.raises(CommandFailedError) as err:
         ops.stop_pacemaker(make_ctx(script), "server1")
     assert err.value.code == "STATUS_UNAVAILABLE"
+
+
+# --- start_cluster: method 1's start, every node back to back --------------------------
+
+def expect_starts(script, nodes):
+    for node in nodes:
+        script.expect(node, ["systemctl", "start", "corosync"])
+        script.expect(node, ["systemctl", "start", "pacemaker"])
+
+
+def test_start_cluster_starts_every_node_before_waiting_then_verifies_each(script, clock):
+    """No wait between the starts (a lone node waits dc-deadtime for its peers); then every
+    node online in a member's crm_mon, and in its own."""
+    expect_starts(script, ["server1", "server2"])
+    for argv, out in PCS_PROBE:
+        script.expect("server1", argv, stdout=out)
+    script.expect("server1", CRM_MON, rc=102, stderr="Connection refused")  # not up yet
+    script.expect_status("server2", "two_node_stopped_node")  # server1 not online yet
+    script.expect_status("server1", "two_node_normal")
+    script.expect("server1", CRM_MON, rc=102, stderr="Connection refused")  # own view
+    script.expect_status("server1", "two_node_normal")
+    script.expect_status("server2", "two_node_normal")
+    ctx = make_ctx(script)
+    data = ops.start_cluster(ctx, ["server1", "server2"])
+    assert data["nodes"] == ["server1", "server2"] and data["planned"] == []
+    starts = [c for c in script.calls if c["argv"][:2] == ["systemctl", "start"]]
+    assert script.calls[:4] == starts  # all started before the first crm_mon
+    assert clock.sleeps == [base.POLL_INTERVAL, base.POLL_INTERVAL]
+
+
+def test_start_cluster_fails_when_a_node_never_comes_online(script):
+    expect_starts(script, ["server1", "server2"])
+    for argv, out in PCS_PROBE:
+        script.expect("server1", argv, stdout=out)
+    for _ in range(int(1.0 / base.POLL_INTERVAL) + 1):
+        script.expect_status("server1", "two_node_stopped_node")
+    with pytest.raises(VerificationError) as err:
+        ops.start_cluster(make_ctx(script), ["server1", "server2"], timeout=1)
+    assert err.value.details["seen"] == ["server1 online=False pending=False"]
+
+
+def test_start_cluster_dry_run_plans_every_start(script):
+    ctx = make_ctx(script, dry_run=True)
+    data = ops.start_cluster(ctx, ["server2", "server1"])
+    assert [(p["host"], p["argv"][2]) for p in data["planned"]] == [
+        ("server2", "corosync"), ("server2", "pacemaker"),
+        ("server1", "corosync"), ("server1", "pacemaker")]
+
+
+@pytest.mark.parametrize("nodes", [[], ["server1", "server1"], ["server1", "nosuch"],
+                                   "server1", None])
+def test_start_cluster_refuses_bad_node_lists_before_running_anything(script, nodes):
+    with pytest.raises(InvalidInputError):
+        ops.start_cluster(make_ctx(script), nodes)
+    assert script.calls == []

@@ -10,7 +10,7 @@ from .guard import check_maintenance_exit, enforce_maintenance_exit, refuse_unsa
 from .inputs import check_list, check_method, check_packages
 from .modes import set_maintenance, set_node_standby
 from .packages import list_package_updates, manager_of, update_packages
-from .services import restart_services, start_pacemaker, stop_pacemaker
+from .services import restart_services, start_cluster, start_pacemaker, stop_pacemaker
 from .settle import cleanup_resources, refresh_resources, wait_until_settled
 from .status import cluster_status, probe_versions
 
@@ -20,5 +20,6 @@ __all__ = [
     "enforce_maintenance_exit", "failback", "failover_from", "forget_probes",
     "list_package_updates", "manager_of", "probe_versions", "read_state", "refresh_resources",
     "refuse_unsafe_exit", "restart_services", "set_maintenance", "set_node_standby",
-    "start_pacemaker", "stop_pacemaker", "timeout_of", "update_packages", "wait_until_settled",
+    "start_cluster", "start_pacemaker", "stop_pacemaker", "timeout_of", "update_packages",
+    "wait_until_settled",
 ]
