@@ -12,6 +12,7 @@ messages or reprs. The transport layer is imported only when a transport is buil
 config can be loaded and checked without paramiko.
 """
 
+import json
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,7 +24,9 @@ import yaml
 from pacemaker_update.configcheck import (  # noqa: F401
     SCHEMA_PATH,
     SECRET_KEYS,
+    SafeLoader,
     cluster_problems,
+    file_key,
     format_path,
     load_st2_schema,
     schema_problems,
@@ -174,6 +177,33 @@ def load_config(data: Mapping[str, Any], source: Optional[str] = None) -> PackCo
     if not isinstance(data, Mapping):
         raise ConfigError("the configuration must be a mapping with a clusters: key, got "
                           + type(data).__name__, details={"source": source})
+    key = _config_key(data, source)
+    if key is not None and key in _LOADED:
+        return _LOADED[key]
+    loaded = _load_config(data, source)
+    if key is not None:
+        if len(_LOADED) >= 16:
+            _LOADED.clear()
+        _LOADED[key] = loaded
+    return loaded
+
+
+# Valid configs already built in this process: every action of a run loads the same config
+# (the PackConfig is frozen, so sharing it is safe). Keyed on the exact data, the source
+# and the schema file's version (an edited schema is validated against again).
+_LOADED: Dict[Tuple[Any, ...], "PackConfig"] = {}
+
+
+def _config_key(data: Mapping[str, Any], source: Optional[str]) -> Optional[Tuple[Any, ...]]:
+    plain = _to_plain(data)
+    try:
+        json.dumps(plain)  # plain JSON types only; repr tells 1 from "1", json would not
+        return (file_key(SCHEMA_PATH), source, repr(plain))
+    except (TypeError, ValueError, OSError):
+        return None  # not plain JSON data or no schema file: validate without caching
+
+
+def _load_config(data: Mapping[str, Any], source: Optional[str]) -> "PackConfig":
     st2_schema = load_st2_schema()
     instance = assign_schema_defaults(_to_plain(data), {"properties": st2_schema})
     problems = schema_problems(instance, st2_schema_to_json_schema(st2_schema))
@@ -239,7 +269,7 @@ def build_adhoc_cluster(nodes: Sequence[Any], name: str = "adhoc") -> ClusterCon
                                 code="INVALID_NODES", details={"problems": problems}) from exc
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
+class _UniqueKeyLoader(SafeLoader):  # type: ignore[misc,valid-type]
     """SafeLoader that rejects a mapping key given twice (YAML would keep the last silently)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:

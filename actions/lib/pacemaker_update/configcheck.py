@@ -6,6 +6,8 @@ scheduled updates. Each check returns ``(key path, message)`` problems; none rai
 ConfigError can list them all. Secret values never appear in a message.
 """
 
+import copy
+import os
 import re
 from pathlib import Path
 from typing import Any, Dict, List, Mapping, Sequence, Tuple, Union
@@ -29,14 +31,36 @@ _TIMEZONE = re.compile(r"^[A-Za-z][A-Za-z0-9_+-]*(/[A-Za-z0-9_+-]+)*$")
 Problem = Tuple[str, str]
 
 
+# libyaml's parser when PyYAML was built with it (several times faster), else pure Python
+SafeLoader: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+FileKey = Tuple[str, int, int, int]
+_SCHEMAS: Dict[str, Tuple[FileKey, Dict[str, Any]]] = {}
+
+
+def file_key(path: Union[str, Path]) -> FileKey:
+    """(path, mtime in ns, size, inode) of a file: changes whenever the file is rewritten."""
+    info = os.stat(path)
+    return (str(path), info.st_mtime_ns, info.st_size, info.st_ino)
+
+
 def load_st2_schema(path: Path = SCHEMA_PATH) -> Dict[str, Any]:
-    """The pack's config.schema.yaml as st2 sees it (attribute name → st2 property schema)."""
+    """The pack's config.schema.yaml as st2 sees it (attribute name → st2 property schema).
+
+    Parsed once per process per file version (every action call loads the config, and the
+    parse dominated it); an edited file has another :func:`file_key` and is read again.
+    Each caller gets its own copy.
+    """
     try:
-        with open(path, encoding="utf-8") as handle:
-            return dict(yaml.safe_load(handle))
+        key = file_key(path)
+        cached = _SCHEMAS.get(str(path))
+        if cached is None or cached[0] != key:
+            with open(path, encoding="utf-8") as handle:
+                cached = (key, dict(yaml.load(handle, Loader=SafeLoader)))  # noqa: S506
+            _SCHEMAS[str(path)] = cached
     except OSError as exc:
         raise ConfigError(f"cannot read the config schema {path}: {exc}",
                           code="CONFIG_SCHEMA_MISSING", details={"path": str(path)}) from exc
+    return copy.deepcopy(cached[1])
 
 
 def format_path(parts: Sequence[Union[str, int]]) -> str:

@@ -7,6 +7,7 @@ from typing import Any, Dict, List, Optional
 
 import yaml
 
+from pacemaker_update.configcheck import SafeLoader
 from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError
 
 EXIT_OK = 0
@@ -19,7 +20,7 @@ def load_raw_config(path: Optional[str]) -> Dict[str, Any]:
         return {}
     try:
         with open(path) as handle:
-            data = yaml.safe_load(handle) or {}
+            data = yaml.load(handle, Loader=SafeLoader) or {}  # noqa: S506
     except (OSError, yaml.YAMLError) as exc:
         raise PacemakerUpdateError(
             f"Cannot read config {path}: {exc}", code="CONFIG_INVALID"

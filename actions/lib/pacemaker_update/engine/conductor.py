@@ -1,0 +1,134 @@
+"""The orquesta conductor with the runner's caches: composed graphs and their cycles.
+
+orquesta composes a workflow's task graph (networkx) the first time a conductor needs it:
+0.3 s for rolling_standby under orquesta 1.2.0, paid by every run and every subworkflow
+run of the same workflow text. ``Conductor`` takes the graph from a cache instead: per
+process, and on disk under ``graphs/<sha256>.json`` in the engine's cache directory (the
+inspection cache's), keyed on the orquesta version and the serialized spec, so a changed
+workflow is composed again. Each conductor gets its own graph object, deserialized from the
+cached data (what a resumed conductor gets anyway), so nothing one run does reaches another.
+
+``graph.in_cycle(task_id)`` enumerates every simple cycle of the graph on each call (once
+per task transition); ``CycleMemoGraph`` enumerates them once per graph and forgets them
+when the graph changes. The answers are orquesta's own.
+"""
+
+import hashlib
+import json
+import os
+import tempfile
+from typing import Any, Dict, List, Optional
+
+from pacemaker_update.engine import compat
+
+compat.apply_fixes()
+
+import networkx as nx  # type: ignore  # noqa: E402
+import orquesta  # type: ignore  # noqa: E402
+from orquesta import conducting, graphing  # type: ignore  # noqa: E402
+
+_MUTATORS = ("add_task", "update_task", "add_transition", "update_transition", "set_barrier")
+
+
+class CycleMemoGraph(graphing.WorkflowGraph):  # type: ignore[misc]
+    """orquesta's WorkflowGraph whose cycle list is enumerated once, not at every call."""
+
+    _cycles: Optional[List[List[str]]] = None
+
+    def in_cycle(self, task_id: str) -> List[List[str]]:
+        """The simple cycles through ``task_id`` (orquesta's answer, memoized per graph)."""
+        if self._cycles is None:
+            self._cycles = [list(c) for c in nx.simple_cycles(self._graph)]
+        return [list(c) for c in self._cycles if task_id in c]
+
+
+def _forgetting(name: str) -> Any:
+    method = getattr(graphing.WorkflowGraph, name)
+
+    def mutate(self: CycleMemoGraph, *args: Any, **kwargs: Any) -> Any:
+        self._cycles = None
+        return method(self, *args, **kwargs)
+
+    mutate.__name__ = name
+    mutate.__doc__ = f"orquesta's {name}; the memoized cycles are recomputed after it."
+    return mutate
+
+
+for _name in _MUTATORS:
+    if hasattr(graphing.WorkflowGraph, _name):
+        setattr(CycleMemoGraph, _name, _forgetting(_name))
+
+
+def memo_graph(graph: Any) -> Any:
+    """``graph`` as a CycleMemoGraph sharing its networkx graph (no copy)."""
+    if isinstance(graph, CycleMemoGraph) or not isinstance(graph, graphing.WorkflowGraph):
+        return graph
+    return CycleMemoGraph(graph=graph._graph)
+
+
+_GRAPHS: Dict[str, Dict[str, Any]] = {}
+
+
+def graph_key(spec: Any) -> str:
+    """sha256 of the orquesta version and the serialized workflow spec."""
+    head = json.dumps([getattr(orquesta, "__version__", "?"), spec.serialize()], sort_keys=True)
+    return hashlib.sha256(head.encode("utf-8")).hexdigest()
+
+
+def _read_graph(path: str, key: str) -> Optional[Dict[str, Any]]:
+    try:
+        with open(path) as handle:
+            data = json.loads(handle.read())
+        if not isinstance(data, dict) or data.get("key") != key:
+            return None
+        graphing.WorkflowGraph.deserialize(data["graph"])  # unreadable: compose again
+        return data["graph"]  # type: ignore[no-any-return]
+    except Exception:  # noqa: BLE001 - any broken cache file only costs a compose
+        return None
+
+
+def _write_graph(folder: str, path: str, key: str, data: Dict[str, Any]) -> None:
+    try:
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps({"key": key, "graph": data}))
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a cache that cannot be written only costs the next process a compose
+
+
+def composed_graph(spec: Any, composer: Any, cache_dir: Optional[str] = None) -> Any:
+    """A fresh CycleMemoGraph of ``spec`` from the cache, composing it on a miss."""
+    key = graph_key(spec)
+    data = _GRAPHS.get(key)
+    folder = os.path.join(cache_dir, "graphs") if cache_dir else None
+    path = os.path.join(folder, key + ".json") if folder else None
+    if data is None and path:
+        data = _read_graph(path, key)
+    if data is None:
+        data = composer.compose(spec).serialize()
+        if folder and path:
+            _write_graph(folder, path, key, data)
+    _GRAPHS[key] = data
+    return CycleMemoGraph.deserialize(data)
+
+
+class Conductor(conducting.WorkflowConductor):  # type: ignore[misc]
+    """orquesta's WorkflowConductor taking its graph from ``composed_graph``.
+
+    Set ``cache_dir`` (class default: no disk cache) before the graph is first needed.
+    """
+
+    cache_dir: Optional[str] = None
+
+    @property
+    def graph(self) -> Any:
+        """The workflow graph: cached composition, cycle answers memoized."""
+        if not self._graph:  # type: ignore[has-type]
+            self._graph = composed_graph(self.spec, self.composer, self.cache_dir)
+        return self._graph
+
+    def restore(self, graph: Any, *args: Any, **kwargs: Any) -> None:
+        """orquesta's restore, with the graph's cycle answers memoized."""
+        super().restore(memo_graph(graph), *args, **kwargs)
