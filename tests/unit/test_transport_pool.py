@@ -21,7 +21,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import sshd_server as sshd_helper  # noqa: E402
-from pacemaker_update.errors import ConnectError  # noqa: E402
+from pacemaker_update.errors import ConnectError, HostKeyError  # noqa: E402
 from pacemaker_update.transport import SSHTransport, close_idle_connections  # noqa: E402
 from pacemaker_update.transport.pool import POOL, ConnectionPool  # noqa: E402
 from sshd_server import SSHDServer  # noqa: E402
@@ -108,6 +108,30 @@ def test_silently_dead_idle_connection_fails_its_check_and_reconnects(
         assert (second.pooled_count, second.connect_count) == (1, 1)
         assert time.monotonic() - start < 4.5  # the check waited ~1 s, not connect_timeout
         second.close()
+    finally:
+        for pid in frozen:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.sshd
+def test_reconnect_after_a_failed_check_reads_known_hosts_again(sshd_server: SSHDServer) -> None:
+    """A node rebuilt with a new host key while its old connection idled in the pool: the
+    reconnect verifies against known_hosts as it is now, not the pooled client's copy."""
+    known = sshd_server.write_known_hosts("known_hosts_pool", sshd_server.host_key_line())
+    idle = [make(sshd_server, known_hosts=known) for _ in range(2)]
+    for transport in idle:
+        assert transport.run(["true"]).ok
+    for transport in idle:
+        transport.release()
+    assert POOL.idle_count() == 2
+    frozen = sshd_helper._freeze_descendants(sshd_server.pid)
+    try:
+        sshd_server.write_known_hosts("known_hosts_pool", sshd_server.host_key_line(other=True))
+        second = make(sshd_server, known_hosts=known)
+        with pytest.raises(HostKeyError):
+            second.run(["true"])
+        assert second.pooled_count == 1 and POOL.idle_count() == 0  # the other one too
     finally:
         for pid in frozen:
             with contextlib.suppress(ProcessLookupError):

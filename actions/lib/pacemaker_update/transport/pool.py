@@ -91,6 +91,14 @@ class ConnectionPool:
         _close_all(stale)
         return kept
 
+    def discard(self, key: Hashable) -> int:
+        """Close every idle connection for ``key`` (one of them failed its alive check: the
+        others were most likely made to the same, now gone, peer)."""
+        with self._lock:
+            clients = [c for _, c in self._idle.pop(key, [])]
+        _close_all(clients)
+        return len(clients)
+
     def clear(self) -> int:
         """Close every idle connection (interpreter exit, tests); how many there were."""
         with self._lock:

@@ -183,6 +183,11 @@ class SSHTransport(Transport):
                     return transport.open_session(timeout=wait)
                 except (paramiko.SSHException, OSError, EOFError) as exc:
                     self._drop()
+                    if check:
+                        # Reconnect with known_hosts read now, not the pooled client's copy:
+                        # the node may have been rebuilt with a new key meanwhile.
+                        POOL.discard(self.pool_key())
+                        self._client = self._new_client(argv)
                     if attempt == 2:
                         raise ConnectError(f"cannot open a session on {self.host}: {exc}",
                                            details=self.details(argv)) from exc
