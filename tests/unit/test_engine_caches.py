@@ -125,6 +125,8 @@ def _drive(cls: Any, reload: bool) -> Tuple[Dict[str, Any], List[Any]]:
                 result = None if action["action"] is None else {"result": value}
                 done = events.ActionExecutionEvent(statuses.SUCCEEDED, result=result)
                 conductor_.update_task_state(task["id"], task["route"], done)
+                if isinstance(conductor_, conductor.Conductor):  # what a save writes
+                    assert conductor_.serialize_json() == json.dumps(conductor_.serialize())
                 if reload:
                     data = json.loads(json.dumps(conductor_.serialize()))
                     conductor_ = cls.deserialize(data)
@@ -153,7 +155,8 @@ EXPRESSIONS = [
     "<% ctx().d.set('z', 1) %>", "<% str(ctx().d) %>", "<% ctx().d = ctx().d %>",
     "<% len(ctx().d) %>", "<% ctx().d.containsKey(a) %>", "<% ctx(__state) %>",
     "<% ctx().missing %>", "<% ctx().d.items() %>", "<% succeeded() %>",
-    "<% task_status(t) %>", "{{ ctx().d }}",
+    "<% task_status(t) %>", "{{ ctx().d }}", "<% ctx().odd %>", "<% ctx().odd.k %>",
+    "<% ctx().l.where($.x = 1) %>", "<% ctx().d.a.concat(ctx().l) %>",
 ]
 
 
@@ -171,6 +174,7 @@ def _evaluate_all(data: Dict[str, Any]) -> List[Any]:
 def test_lazy_conversion_answers_like_yaqls_eager_one() -> None:
     data = {
         "d": {"a": [1, {"b": 2}], "s": "x"}, "l": [{"x": 1}, {"x": 2}, {"x": 1}],
+        "odd": {"t": (1, [2]), "k": {1: "int key", "1": "str key"}, "n": None, "f": 1.5},
         "__state": {"tasks": {"t__r0": 0}, "sequence": [{"id": "t", "status": "succeeded"}],
                     "routes": [[]]},
         "__current_task": {"id": "t", "route": 0, "result": {"r": [1, 2]}},

@@ -77,7 +77,9 @@ class RunDriver:
     def save(self) -> None:
         """Write the conductor state (secrets replaced by markers), its history folded first."""
         compact_contexts(self.conductor)
-        text = self.masker.hide_state(json.dumps(self.conductor.serialize()))
+        dump = getattr(self.conductor, "serialize_json", None)
+        text = dump() if dump else json.dumps(self.conductor.serialize())
+        text = self.masker.hide_state(text)
         self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
 
     def update(self, flight: Flight, status: str, result: Any = None, acc: Any = None) -> None:

@@ -10,6 +10,11 @@ values are converted (once, memoized) when first read; sequences, sets and scala
 converted exactly as YAQL does. Whatever an expression reads is the value YAQL's eager
 conversion would give, so results are unchanged; the context is not mutated during an
 evaluation, and results leave YAQL converted back to plain data.
+
+That way back (YAQL's ``#finalize``: ``convert_output_data``) calls the ``#iter`` limiter
+through YAQL's overload resolution for every list and dict of a result; with no iterator
+limit set (orquesta sets none, the limiter then returns its argument) ``_finalize`` does
+the same conversion directly, and copies a lazy view's untouched raw data in one pass.
 """
 
 from typing import Any, Dict, Iterator, Optional
@@ -19,6 +24,7 @@ from pacemaker_update.engine import compat
 compat.apply_fixes()
 
 from orquesta.expressions import yql  # type: ignore  # noqa: E402
+from yaql.language import specs, yaqltypes  # type: ignore  # noqa: E402
 from yaql.language import utils as yaql_utils  # type: ignore  # noqa: E402
 
 
@@ -61,9 +67,63 @@ class LazyFrozenDict(yaql_utils.FrozenDict):  # type: ignore[misc]
         return repr({key: self[key] for key in self._raw})
 
 
+def _raw_output(value: Any, tuples_to_lists: bool) -> Any:
+    # = convert_output_data(convert_lazily(value)) for JSON-shaped data, in one pass
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
+        return {k: _raw_output(v, tuples_to_lists) for k, v in value.items()}
+    if isinstance(value, list) and tuples_to_lists:
+        return [_raw_output(v, tuples_to_lists) for v in value]
+    return _output(convert_lazily(value), False, tuples_to_lists)
+
+
+def _output(obj: Any, sets_to_lists: bool, tuples_to_lists: bool) -> Any:
+    """YAQL's ``convert_output_data`` with the identity limiter."""
+    if isinstance(obj, LazyFrozenDict):
+        return _raw_output(obj._raw, tuples_to_lists)
+    if isinstance(obj, yaql_utils.MappingType):
+        return {
+            _output(k, sets_to_lists, tuples_to_lists): _output(v, sets_to_lists, tuples_to_lists)
+            for k, v in obj.items()
+        }
+    if isinstance(obj, yaql_utils.SetType):
+        set_type = list if sets_to_lists else set
+        return set_type(_output(t, sets_to_lists, tuples_to_lists) for t in obj)
+    if isinstance(obj, (tuple, list)):
+        seq_type = list if tuples_to_lists else type(obj)
+        return seq_type(_output(t, sets_to_lists, tuples_to_lists) for t in obj)
+    if yaql_utils.is_iterable(obj):
+        return list(_output(t, sets_to_lists, tuples_to_lists) for t in obj)
+    return obj
+
+
+@specs.inject("limiter", yaqltypes.Delegate("#iter"))
+@specs.inject("engine", yaqltypes.Engine())
+@specs.name("#finalize")
+def _finalize(obj: Any, limiter: Any, engine: Any) -> Any:
+    if not engine.options.get("yaql.convertOutputData", True):
+        return obj
+    if yaql_utils.get_max_collection_size(engine) >= 0:  # a limit: YAQL's own way
+        return yaql_utils.convert_output_data(obj, limiter, engine)
+    return _output(
+        obj,
+        yaql_utils.convert_sets_to_lists(engine),
+        yaql_utils.convert_tuples_to_lists(engine),
+    )
+
+
+_LAZY_ROOT: Dict[str, Any] = {}
+
+
 def _contextualize(cls: Any, data: Any) -> Any:
     # orquesta 1.2.0-1.6.0 YAQLEvaluator.contextualize, with the lazy conversion
-    ctx = cls._root_ctx.create_child_context()
+    root = _LAZY_ROOT.get("ctx")
+    if root is None:  # orquesta's root context (its functions, st2kv) + our #finalize
+        root = cls._root_ctx.create_child_context()
+        root.register_function(_finalize, exclusive=True)
+        _LAZY_ROOT["ctx"] = root
+    ctx = root.create_child_context()
     if isinstance(data, (yaql_utils.SequenceType, yaql_utils.MappingType)):
         ctx["__vars"] = convert_lazily(data)
     else:
