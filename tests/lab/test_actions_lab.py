@@ -25,6 +25,7 @@ MUTATING = {
     "set_cluster_maintenance": {"enabled": True},
     "stop_pacemaker": {"node": "server2"},
     "start_pacemaker": {"node": "server2"},
+    "start_cluster": {"start_nodes": ["server2", "server1"]},
     "restart_services": {"node": "server2", "services": ["httpd"]},
     "update_packages": {"node": "server2", "packages": ["httpd"]},
     "failover": {"node": "server1"},

@@ -139,6 +139,17 @@ def test_crm_mon_error_result_is_a_cluster_state_error():
     assert "cluster is not available" in err.value.message
 
 
+def test_status_ok_with_errors_and_no_cluster_is_crm_mon_failing():
+    # recorded from the lab: pacemaker just started, crm_mon cannot reach the CIB yet
+    data = (Path(__file__).resolve().parents[1] / "fixtures" / "crm_mon"
+            / "live" / "starting_cib_not_connected.xml").read_bytes()
+    with pytest.raises(ClusterStateError) as err:
+        parse_crm_mon_xml(data)
+    assert err.value.code == "CRM_MON_FAILED"
+    assert err.value.details["status_code"] == 0
+    assert "Could not connect to the CIB" in err.value.message
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.binary(max_size=2000))
 def test_random_bytes_only_raise_coded_errors(data):

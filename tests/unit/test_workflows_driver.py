@@ -139,6 +139,8 @@ class Call:
             return (label, self.params["step"])
         if self.name in ("set_node_standby", "set_node_maintenance", "set_cluster_maintenance"):
             label += "(on)" if self.params.get("enabled") else "(off)"
+        if node is None and isinstance(self.params.get("start_nodes"), list):
+            node = ",".join(self.params["start_nodes"])
         return (label, node) if node else (label,)
 
 
@@ -294,6 +296,7 @@ MUTATING = {
     "set_node_standby",
     "stop_pacemaker",
     "start_pacemaker",
+    "start_cluster",
     "update_packages",
     "restart_services",
     "failover",

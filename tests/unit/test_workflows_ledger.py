@@ -20,7 +20,7 @@ LEDGER: Dict[str, Tuple[str, List[Tuple[str, Optional[str]]], List[str]]] = {
     "full_stop_update": (
         "full_stop",
         [("cluster_stop", None), ("cluster_start", None)],
-        ["stop_pacemaker", "start_pacemaker"],
+        ["stop_pacemaker", "start_cluster"],
     ),
     "rolling_cluster_maintenance": (
         "cluster_maintenance",

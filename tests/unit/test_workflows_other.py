@@ -2,7 +2,7 @@
 static checks every workflow must pass (orquesta inspection, st2 metadata, no duplicate keys).
 """
 
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import pytest
 import yaml
@@ -98,7 +98,7 @@ def test_full_stop_stops_all_then_updates_all_then_starts_all(order: List[str]) 
         [("preflight_check",), ("snapshot_state",)]
         + [("stop_pacemaker", n) for n in order]
         + [("update_packages", n) for n in order]
-        + [("start_pacemaker", n) for n in order]
+        + [("start_cluster", ",".join(order))]  # all together: no dc-deadtime per node
         + [("wait_until_settled",), ("preflight_check",), ("compare_state",)]
     )
     gate = [c for c in r.calls if c.name == "preflight_check"][-1]
@@ -119,22 +119,24 @@ def test_full_stop_asks_once_for_the_outage_and_denial_touches_nothing() -> None
 
 @pytest.mark.parametrize(
     "action,node",
-    [("stop_pacemaker", "server1"), ("update_packages", "server2"), ("start_pacemaker", "server1")],
+    [("stop_pacemaker", "server1"), ("update_packages", "server2"), ("start_cluster", None)],
 )
-def test_full_stop_failure_names_node_and_step(action: str, node: str) -> None:
+def test_full_stop_failure_names_node_and_step(action: str, node: Optional[str]) -> None:
     r = run("full_stop_update", TWO, fail_at=(action, node))
     assert r.status == "failed"
     assert (r.report["failure"]["node"], r.report["failure"]["step"]) == (node, action)
-    assert r.sequence()[-1] == (action, node)
+    assert r.sequence()[-1] == ((action, node) if node else (action, ",".join(TWO)))
     assert "rollback --cluster lab" in r.report["failure"]["next"]
-    # the failed node's state is unknown, never its last verified one; the others keep theirs
+    # the failed node's state is unknown (every node's, for the start of all of them), never
+    # its last verified one; the others keep theirs
     before = {"stop_pacemaker": "online", "update_packages": "pacemaker and corosync stopped",
-              "start_pacemaker": "pacemaker stopped, packages updated"}[action]
+              "start_cluster": "pacemaker stopped, packages updated"}[action]
     for states in (r.report["failure"]["node_states"],
                    {n: v["state"] for n, v in r.report["nodes"].items()}):
-        assert states[node].startswith(f"unknown ({action} failed on this node, was {before})")
-        other = [n for n in TWO if n != node][0]
-        assert not states[other].startswith("unknown")
+        for other in TWO:
+            unknown = states[other].startswith(f"unknown ({action} failed on this node, "
+                                               f"was {before})")
+            assert unknown == (node in (None, other)), states
 
 
 def test_full_stop_dry_run_plans_every_node_in_order() -> None:
@@ -143,8 +145,8 @@ def test_full_stop_dry_run_plans_every_node_in_order() -> None:
     assert all(c.params["dry_run"] for c in r.calls if c.name in MUTATING)
     planned = [(p["node"], p["argv"][0]) for p in r.report["plan"] if p["dry_run"]]
     assert planned == [
-        (n, a) for a in ("stop_pacemaker", "update_packages", "start_pacemaker") for n in TWO
-    ]
+        (n, a) for a in ("stop_pacemaker", "update_packages") for n in TWO
+    ] + [(None, "start_cluster")]  # one start of every node (its commands name each host)
 
 
 # ------------------------------------------------------------------ method 2

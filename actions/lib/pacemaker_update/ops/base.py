@@ -18,6 +18,7 @@ from ..commands.probe import (
     probe_pcs_argv,
 )
 from ..errors import (
+    ClusterStateError,
     CommandFailedError,
     PacemakerUpdateError,
     TransportError,
@@ -165,7 +166,11 @@ def read_state(ctx: Any, exclude: Sequence[str] = (),
     for node in order:
         try:
             return node, _read_state(ctx, node)
-        except (TransportError, CommandFailedError) as exc:
+        except (TransportError, CommandFailedError, ClusterStateError) as exc:
+            if isinstance(exc, ClusterStateError) and exc.code != "CRM_MON_FAILED":
+                raise
+            # crm_mon answered that it cannot read the cluster (its CIB connection is
+            # down, e.g. pacemaker still starting): like a stopped node, ask the next one
             ctx.warn(f"cannot read crm_mon on {node} ({exc.code})")
             last = exc
     if last is None:

@@ -199,11 +199,32 @@ def start_cluster(ctx: Any, nodes: Sequence[str], timeout: Optional[float] = Non
     if ctx.dry_run:
         return {"nodes": names, "started": ["corosync", "pacemaker"], "planned": _plan(ctx)}
     deadline = CLOCK.now() + wait
-    poll_until(ctx, lambda s: [p for n in names for p in started_problems(s, n)],
-               f"{', '.join(names)} online", wait)
+    _poll_started_together(ctx, names, deadline, wait)
     for node in names:
         _wait_own_view(ctx, node, deadline)
     return {"nodes": names, "started": ["corosync", "pacemaker"], "planned": []}
+
+
+def _poll_started_together(ctx: Any, names: List[str], deadline: float, wait: float) -> None:
+    """poll_until every node of ``names`` shows online; while all of them are still starting,
+    no crm_mon may answer yet ("Could not connect to the CIB"): keep asking until
+    ``deadline`` instead of failing on the first unanswered read."""
+    expected = f"{', '.join(names)} online"
+    while True:
+        try:
+            poll_until(ctx, lambda s: [p for n in names for p in started_problems(s, n)],
+                       expected, max(0.0, deadline - CLOCK.now()))
+            return
+        except (TransportError, CommandFailedError, ClusterStateError) as exc:
+            if isinstance(exc, VerificationError) or (
+                    isinstance(exc, ClusterStateError) and exc.code != "CRM_MON_FAILED"):
+                raise
+            if CLOCK.now() >= deadline:
+                raise VerificationError(
+                    f"after {wait:g}s no started node answers crm_mon ({exc.code}: "
+                    f"{exc.message})", details={"expected": expected, "nodes": names,
+                                                "last_error": exc.code}) from exc
+        CLOCK.sleep(POLL_INTERVAL)
 
 
 def restart_services(ctx: Any, node: str, services: Sequence[str],

@@ -46,9 +46,12 @@ def _check_status(rd: Reader, root: Any) -> None:
     if status is None:
         raise invalid(rd.raw, root.sourceline or 1, "<pacemaker-result> without <status>")
     code = rd.number(status, "code")
-    if code == 0:
-        return
     errors = [str(e.text or "").strip() for e in status.iter("error")]
+    # Seen on 2.1.5 right after pacemaker starts: status 0 "OK", yet <errors> ("Could not
+    # connect to the CIB: Transport endpoint is not connected") and no cluster in it. That is
+    # crm_mon failing to read the cluster, not malformed XML.
+    if code == 0 and not (errors and root.find("summary") is None):
+        return
     message = rd.text(status, "message") or "unknown error"
     raise ClusterStateError(
         "crm_mon failed (status {}): {}{}".format(
