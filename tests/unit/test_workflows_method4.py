@@ -4,11 +4,15 @@ What a user expects: every step that moves resources is announced in the expecte
 ledger before it runs and closed once verified (so the failover watcher does not cry wolf),
 a ledger that cannot record stops the update before the step, a maintenance window that
 closes stops at a node boundary with every node in service, approvals go to the channel
-that asked, and every end of the run comes with the report rendered as Markdown.
+that asked, and every end of the run comes with the report rendered as Markdown. A node's
+packages are updated only once its resources run elsewhere and the cluster settled (for the
+primary: once its failover completed); if they never do, the update stops there with the
+report saying where each node is.
 """
 
 from typing import Any, Dict, List, Tuple
 
+import pytest
 from test_workflows_driver import MUTATING, ST2_CTX, FakeCluster, rehearse
 
 TWO = ["server2", "server1"]
@@ -35,6 +39,8 @@ def test_two_nodes_full_sequence_with_ledger_window_and_report() -> None:
         ("check_maintenance_window",),
         ("record_expected_moves", "standby_server2"),
         ("set_node_standby(on)", "server2"),
+        # its resources run elsewhere, settled, inside the standby's ledger entry
+        ("wait_until_settled",),
         ("close_expected_moves", "standby_server2"),
         ("update_packages", "server2"),
         ("record_expected_moves", "unstandby_server2"),
@@ -46,6 +52,8 @@ def test_two_nodes_full_sequence_with_ledger_window_and_report() -> None:
         # the primary: its standby is the failover (seed step 4), no failover pair first
         ("record_expected_moves", "standby_server1"),
         ("set_node_standby(on)", "server1"),
+        # the failover completed (settled, resources running on server2) before the update
+        ("wait_until_settled",),
         ("close_expected_moves", "standby_server1"),
         ("update_packages", "server1"),
         ("record_expected_moves", "unstandby_server1"),
@@ -73,6 +81,12 @@ def test_two_nodes_full_sequence_with_ledger_window_and_report() -> None:
     ]
     assert [(f["kind"], f.get("away_from")) for f in r.report["failovers"]] == [
         ("failover", "server1"), ("failback", None)]
+    # the failover lasts from the primary's standby until its resources settled elsewhere
+    server1 = {s["step"]: s for s in r.report["nodes"]["server1"]["steps"]}
+    assert list(server1)[:3] == ["maintenance_window", "standby", "verify_moved"]
+    failover = r.report["failovers"][0]
+    assert failover["started"] == server1["standby"]["started"]
+    assert failover["ended"] >= server1["verify_moved"]["ended"]
     assert all(p["cluster"] == "lab" and p["run_id"] == RUN_ID for p in records)
     # the window check gets the measured duration of every earlier node
     checks = r.fake.window_checks
@@ -104,6 +118,53 @@ def test_record_failure_stops_before_the_step() -> None:
     assert failure["step"] == "record_expected_moves (before standby)"
     assert r.calls[-1].name == "render_report"
     assert r.output["report_markdown"].startswith("**rolling_standby on lab: failed**")
+
+
+@pytest.mark.parametrize(
+    "nth,node,states",
+    [
+        # the secondary's wait (the first wait of the run): nothing was updated yet
+        (1, "server2", {"server2": "standby", "server1": "online"}),
+        # the primary's: its failover did not complete (server2's own wait and settle before)
+        (3, "server1", {"server2": "online, updated", "server1": "standby"}),
+    ],
+    ids=["secondary", "primary-failover"],
+)
+def test_resources_not_settled_elsewhere_stop_before_the_update(
+    nth: int, node: str, states: Dict[str, str]
+) -> None:
+    r = run(TWO, fail_at=("wait_until_settled", None), fail_nth=nth)
+    assert r.status == "failed"
+    report = r.report
+    failure = report["failure"]
+    assert (failure["node"], failure["step"]) == (node, "verify_moved")
+    assert failure["code"] == "ACTION_FAILED"
+    # where every node is: this one left in standby, said so, and how to get out
+    assert failure["node_states"] == states
+    assert report["nodes"][node]["state"] == "standby"
+    assert failure["next"].startswith("pacemaker-update run rollback --cluster lab")
+    # the node was put in standby and nothing else: not updated, not brought back online
+    assert [c.brief() for c in r.calls if c.params.get("node") == node and c.name in MUTATING] == [
+        ("set_node_standby(on)", node)
+    ]
+    assert r.sequence(bookkeeping=True)[-4:] == [
+        ("record_expected_moves", f"standby_{node}"),
+        ("set_node_standby(on)", node),
+        ("wait_until_settled",),
+        ("render_report",),
+    ]
+    # a failover that did not complete is not reported as one
+    assert report["failovers"] == []
+    # the standby's entry is not closed as verified (it expires by its ttl, as after any
+    # failed step); the earlier ones were closed
+    assert list(r.fake.ledger) == [f"{RUN_ID}.standby_{node}"]
+    message = next(c for c in r.calls if c.ref == "core.echo").params["message"]
+    assert f"FAILED at node {node}, step verify_moved: ACTION_FAILED" in message
+    assert f'"{node}": "standby"' in message and "Next: pacemaker-update run rollback" in message
+    assert r.output["report_markdown"].startswith("**rolling_standby on lab: failed**")
+    assert [(s["node"], s["step"]) for s in r.output["progress"] if not s["ok"]] == [
+        (node, "verify_moved")
+    ]
 
 
 def test_close_failure_is_a_warning_not_a_failure() -> None:
@@ -143,6 +204,15 @@ def test_dry_run_records_nothing_and_is_never_refused_by_the_window() -> None:
     assert "record_expected_moves" not in names and "close_expected_moves" not in names
     assert [c["enforce"] for c in r.fake.window_checks] == [False, False]
     assert names[-1] == "render_report"
+    # the plan has the wait after each standby, before that node's update
+    for node in TWO:
+        steps = [s["step"] for s in r.report["nodes"][node]["steps"]]
+        assert steps[steps.index("standby") + 1] == "verify_moved", steps
+        assert steps.index("verify_moved") < steps.index("update_packages")
+    assert r.sequence()[2:5] == [
+        ("set_node_standby(on)", "server2"), ("wait_until_settled",),
+        ("update_packages", "server2"),
+    ]
 
 
 def test_approvals_go_to_the_asking_channel_and_requester() -> None:

@@ -2,8 +2,9 @@
 
 What a user expects: nodes strictly one at a time in plan order (secondaries first), the
 primary's resources failed over before its turn (method 4: by its own standby, seed step 4,
-no separate failover first), fail fast with a report naming node and
-step, approvals that stop cleanly, and dry runs that only plan.
+no separate failover first, and verified settled elsewhere before the node is updated), fail
+fast with a report naming node and step, approvals that stop cleanly, and dry runs that only
+plan.
 """
 
 from typing import Any, Dict, List, Tuple
@@ -14,7 +15,8 @@ from test_workflows_driver import BOOKKEEPING, MUTATING, FakeCluster, rehearse
 TWO = ["server2", "server1"]
 THREE = ["server3", "server2", "server1"]
 
-# method workflow -> the per-node steps as (action label, step name in the report)
+# method workflow -> the per-node steps as (action label, step name in the report); the
+# cluster-wide wait_until_settled is labelled without a node (it has no node parameter)
 NODE_STEPS = {
     "rolling_node_maintenance": [
         ("set_node_maintenance(on)", "maintenance_on"),
@@ -24,6 +26,7 @@ NODE_STEPS = {
     ],
     "rolling_standby": [
         ("set_node_standby(on)", "standby"),
+        ("wait_until_settled", "verify_moved"),  # its resources run elsewhere, settled
         ("update_packages", "update_packages"),
         ("set_node_standby(off)", "online"),
     ],
@@ -38,6 +41,14 @@ METHODS = sorted(NODE_STEPS)
 # clean stop on an expired approval.
 WIRED = {"rolling_standby", "rolling_stack_update", "rolling_node_maintenance"}
 # The method name the report (and its Markdown title) carries.
+CLUSTER_WIDE = {"wait_until_settled"}
+
+
+def brief(label: str, node: str) -> Tuple[str, ...]:
+    """How the driver names one call of `label` made for `node` (see Call.brief)."""
+    return (label,) if label in CLUSTER_WIDE else (label, node)
+
+
 REPORT_NAME = {
     "rolling_node_maintenance": "node_maintenance",
     "rolling_standby": "rolling_standby",
@@ -57,7 +68,7 @@ def expected_sequence(
     for node in order:
         if node == order[-1] and method != "rolling_standby":
             seq.append(("failover", node))
-        seq += [(label, node) for label, _ in NODE_STEPS[method]]
+        seq += [brief(label, node) for label, _ in NODE_STEPS[method]]
         seq += [("wait_until_settled",), ("preflight_check",)]
     if failback:
         seq += [("failover", order[0]) if dry_run else ("failback",), ("wait_until_settled",)]
@@ -120,7 +131,9 @@ def test_rolling_standby_parameters_on_two_nodes() -> None:
             "wait_timeout": 60,
         },
     )
-    assert calls[3] == (
+    # its resources run elsewhere and the cluster settled, before anything is updated
+    assert calls[3] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
+    assert calls[4] == (
         "update_packages",
         {
             "cluster": "lab",
@@ -131,17 +144,20 @@ def test_rolling_standby_parameters_on_two_nodes() -> None:
             "wait_timeout": 900,
         },
     )
-    assert calls[5] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
-    assert calls[6] == (
+    assert calls[6] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
+    assert calls[7] == (
         "preflight_check",
         {"cluster": "lab", "method": "rolling_standby", "allow_version_skew": True},
     )
-    # the primary: its own standby moves its resources (no failover standby+online first)
-    assert calls[7] == (
+    # the primary: its own standby moves its resources (no failover standby+online first),
+    # verified settled elsewhere before its update
+    assert calls[8] == (
         "set_node_standby",
         {"cluster": "lab", "node": "server1", "enabled": True, "dry_run": False,
          "wait_timeout": 60},
     )
+    assert calls[9] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
+    assert calls[10][0] == "update_packages" and calls[10][1]["node"] == "server1"
     assert "failover" not in [name for name, _ in calls]
     assert calls[-1] == (
         "compare_state",
@@ -178,6 +194,8 @@ def failure_cases() -> List[Tuple[str, Tuple[str, Any], int, Any, str]]:
     """(method, fail_at, nth, node named in the report, step named in the report)."""
     cases = []
     for method, steps in NODE_STEPS.items():
+        # calls of the cluster-wide wait per node: the node's step(s), then its settle
+        waits = 1 + sum(1 for label, _ in steps if label in CLUSTER_WIDE)
         actions = {
             "set_node_maintenance(on)": ("set_node_maintenance", 1),
             "set_node_maintenance(off)": ("set_node_maintenance", 2),
@@ -186,15 +204,21 @@ def failure_cases() -> List[Tuple[str, Tuple[str, Any], int, Any, str]]:
         }
         for index, (label, step) in enumerate(steps):
             action, nth = actions.get(label, (label, 1))
-            # Every step fails on the primary (after its failover); the first step also on
-            # the secondary. The other secondary cases ran the same transitions.
+            # Every step fails on the primary (after its failover); the first step and a
+            # cluster-wide one also on the secondary. The other secondary cases ran the
+            # same transitions.
+            if label in CLUSTER_WIDE:  # no node parameter: the nth call of the run
+                for position, node in enumerate(TWO):
+                    cases.append((method, (action, None), position * waits + 1, node, step))
+                continue
             for node in TWO if index == 0 else ["server1"]:
                 cases.append((method, (action, node), nth, node, step))
         if method != "rolling_standby":
             cases.append((method, ("failover", "server1"), 1, "server1", "failover"))
         cases.append((method, ("preflight_check", None), 1, None, "preflight"))
         cases.append((method, ("snapshot_state", None), 1, None, "snapshot"))
-        cases.append((method, ("wait_until_settled", None), 2, "server1", "wait_until_settled"))
+        cases.append((method, ("wait_until_settled", None), 2 * waits, "server1",
+                      "wait_until_settled"))
         cases.append((method, ("preflight_check", None), 2, "server2", "health_gate"))
         cases.append((method, ("compare_state", None), 1, None, "verify"))
     return cases
