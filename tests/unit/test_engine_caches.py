@@ -188,3 +188,14 @@ def test_lazy_conversion_answers_like_yaqls_eager_one() -> None:
     assert ("bool", True) in eager and eager[0] == ("dict", {"a": [1, {"b": 2}], "s": "x"})
     view = lazyyaql.convert_lazily({"k": [1, {"x": 1}]})
     assert hash(view) == hash(lazyyaql.yaql_utils.convert_input_data({"k": [1, {"x": 1}]}))
+
+
+@pytest.mark.parametrize("name,text", _texts())
+def test_workflow_parsed_through_libyaml_is_orquestas_spec(name: str, text: str) -> None:
+    from pacemaker_update.engine import workflow
+
+    ours = workflow.WorkflowSpec(workflow._preparsed(text))
+    theirs = native.WorkflowSpec(text)
+    assert ours.serialize() == theirs.serialize()
+    assert ours.inspect(raise_exception=False) == theirs.inspect(raise_exception=False)
+    assert workflow._preparsed("tasks: [unclosed") == "tasks: [unclosed"  # orquesta's error

@@ -15,6 +15,7 @@ pays the inspection again. A changed file has another key and is inspected again
 """
 
 import hashlib
+import inspect
 import json
 import os
 import tempfile
@@ -25,7 +26,9 @@ from pacemaker_update.engine import compat
 compat.apply_fixes()
 
 import orquesta  # type: ignore  # noqa: E402
+import yaml  # noqa: E402
 from orquesta.expressions import base as expr_base  # type: ignore  # noqa: E402
+from orquesta.specs import base as spec_base  # type: ignore  # noqa: E402
 from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
 
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
@@ -169,8 +172,34 @@ def parse_workflow(text: str) -> Any:
     """
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if key not in _PARSED:
-        _PARSED[key] = WorkflowSpec(text)
+        _PARSED[key] = WorkflowSpec(_preparsed(text))
     return _PARSED[key]
+
+
+def _plain_safe_load() -> bool:
+    """Whether orquesta reads a spec text with plain ``yaml.safe_load`` (1.2.0 does)."""
+    try:
+        source = inspect.getsource(spec_base.Spec.__init__)
+    except (OSError, TypeError):
+        return False
+    return "yaml.safe_load(spec)" in source and spec_base.yaml is yaml
+
+
+def _preparsed(text: str) -> Any:
+    """The text as orquesta would load it, through libyaml when that gives the same data.
+
+    orquesta parses with pure-Python PyYAML (60 % of loading the pack's workflows at each
+    CLI start); the C parser gives the same mapping. Any other orquesta reader (one that
+    refuses duplicate keys, say) gets the text itself.
+    """
+    loader = getattr(yaml, "CSafeLoader", None)
+    if loader is None or not _plain_safe_load():
+        return text
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+    except yaml.YAMLError:
+        return text  # orquesta reports it in its own words
+    return data if isinstance(data, dict) else text
 
 
 def load_workflow(
