@@ -67,6 +67,9 @@ def cancel_offline(store: RunStore, run_id: str) -> None:
         if child["status"] not in ("succeeded", "failed", "canceled"):
             cancel_offline(store, child["id"])
     run = store.get_run(run_id, with_state=True)
+    if run["conductor"] is None:  # a row written before its state (older stores): no task ran
+        store.update_run(run_id, status=statuses.CANCELED, ended_at=time.time(), request=None)
+        return
     conductor = conducting.WorkflowConductor.deserialize(json.loads(run["conductor"]))
     with store.transaction():
         for row in store.list_inflight(run_id):

@@ -140,10 +140,7 @@ class Engine:
         parent: Optional[str],
         root: str,
     ) -> Any:
-        st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
-        wf_spec = load_workflow(self.registry, spec, st2_ctx, cache_dir=self.cache_dir)
-        conductor = Conductor(wf_spec, context=st2_ctx, inputs=values)
-        conductor.cache_dir = self.cache_dir
+        conductor = self._new_conductor(run_id, spec, values, parent)
         row = {
             "id": run_id,
             "parent_id": parent,
@@ -160,11 +157,25 @@ class Engine:
             "owner_pid": None if parent else os.getpid(),
             "owner_start": None if parent else process_start_time(os.getpid()),
         }
+        # The row carries the conductor's state from its first write: a process killed
+        # right after the insert (before the driver's first save) left a row nobody could
+        # resume, cancel or replace, holding its cluster for good (crash campaign).
+        masker = Masker({n: values[n] for n in spec.secrets if n in values})
+        row["conductor"] = masker.hide_state(json.dumps(conductor.serialize()))
         cluster = None if parent else clusterlock.cluster_of(spec.parameters, values)
         if cluster is None:
             store.create_run(row)
         else:  # one update per cluster: CLUSTER_BUSY while another holds it
             clusterlock.create_run_exclusive(store, row, cluster)
+        return conductor
+
+    def _new_conductor(self, run_id: str, spec: ActionSpec, values: Dict[str, Any],
+                       parent: Optional[str]) -> Any:
+        """A conductor for a new run of ``spec``, already asked to run."""
+        st2_ctx = make_st2_context(run_id, spec, self.user, self.registry.pack_ref, parent)
+        wf_spec = load_workflow(self.registry, spec, st2_ctx, cache_dir=self.cache_dir)
+        conductor = Conductor(wf_spec, context=st2_ctx, inputs=values)
+        conductor.cache_dir = self.cache_dir
         conductor.request_workflow_status(statuses.RUNNING)
         return conductor
 
@@ -270,6 +281,8 @@ class Engine:
                 conductor = self._create(
                     store, flight.child_run, spec, params, driver.run_id, driver.root_id
                 )
+            elif run["conductor"] is None:  # a row written before its state (older stores)
+                conductor = self._new_conductor(flight.child_run, spec, params, driver.run_id)
             else:
                 conductor = self._load(store, run, masker)
                 if conductor.get_workflow_status() in (statuses.PAUSED, statuses.PAUSING):
