@@ -236,6 +236,7 @@ SPECS = {name: ActionSpec(f"pacemaker_update.{name}", {"runner_type": "python-sc
          for name, (_cls, schemas) in ALL_ACTIONS.items()}
 BENIGN = {"cluster": "lab", "node": "server2", "enabled": True, "packages": ["httpd"],
           "services": ["httpd.service"], "expect_online": ["server1", "server2"],
+          "start_nodes": ["server2", "server1"],
           "run_id": "r1", "step": "standby-server2", "operation": "standby",
           "resources": ["vip"], "destinations": ["server1"], "method": "rolling_standby",
           "snapshot": {"resources": {"vip": {"server1": "started"}}}, "status": "succeeded",
