@@ -93,7 +93,7 @@ def test_pause_from_another_process_then_resume(tmp_path):
     run_id = RunStore(str(tmp_path)).list_runs(1)[0]["id"]  # in-process: no startup delay
     rc, out, _ = call(tmp_path, "pause", run_id)
     assert rc == 0 and "requested" in out
-    hold.write_text("")
+    hold.write_text("a b c")
     proc.communicate(timeout=60)
     assert proc.returncode == 3
     assert lines(log) == ["start a", "end a"]  # the running action finished, nothing more
@@ -106,8 +106,12 @@ def test_pause_from_another_process_then_resume(tmp_path):
 
 @pytest.mark.slow
 def test_sigkill_mid_action_then_resume_reruns_only_that_action(tmp_path):
-    log = str(tmp_path / "log")
-    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=3")
+    log, hold = str(tmp_path / "log"), tmp_path / "release"
+    # `a` is released at once, `b` never by this process: the kill always lands inside b
+    # (a fixed sleep could end before a slow `resume` process had even started)
+    hold.write_text("a")
+    proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=0",
+                 "--param", f"hold={hold}")
     wait_for(log, "start b")
     run_id = the_run(tmp_path)
     rc, _, err = call(tmp_path, "resume", run_id)  # the live owner keeps its run
@@ -116,6 +120,7 @@ def test_sigkill_mid_action_then_resume_reruns_only_that_action(tmp_path):
     proc.communicate(timeout=30)
     rc, out, err = call(tmp_path, "show", run_id, "--json")
     assert [r["task_id"] for r in json.loads(out)["inflight"]] == ["b"]
+    hold.write_text("a b c")
     rc, out, err = call(tmp_path, "resume", run_id)
     assert rc == 0, err
     assert lines(log) == ["start a", "end a", "start b", "start b", "end b", "start c", "end c"]
@@ -141,7 +146,7 @@ def test_cancel_running_and_paused_runs(tmp_path):
                  "--param", f"hold={hold}")
     wait_for(log, "start a")
     rc, _, _ = call(tmp_path, "cancel", the_run(tmp_path))
-    hold.write_text("")
+    hold.write_text("a b c")
     proc.communicate(timeout=60)
     assert rc == 0 and proc.returncode == 4
     assert lines(log) == ["start a", "end a"]
@@ -216,7 +221,7 @@ def test_resume_refuses_a_run_whose_service_was_recovered_unless_forced(tmp_path
     wait_for(log, "start a")
     run_id = RunStore(str(tmp_path)).list_runs(1)[0]["id"]
     assert call(tmp_path, "pause", run_id)[0] == 0
-    hold.write_text("")
+    hold.write_text("a b c")
     proc.communicate(timeout=60)
     assert proc.returncode == 3
     # what the failover watcher records after bringing the node under update back online
