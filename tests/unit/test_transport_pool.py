@@ -33,9 +33,11 @@ PY = sys.executable
 
 def make(server: SSHDServer, **kwargs: Any) -> SSHTransport:
     options = dict(host="node1", address=server.host, port=server.port, user=server.user,
-                   key_file=str(server.client_key), use_agent=False,
-                   known_hosts=server.known_hosts, connect_timeout=5, command_timeout=30)
+                   key_file=str(server.client_key), use_agent=False, connect_timeout=5,
+                   command_timeout=30)
     options.update(kwargs)
+    if "known_hosts" not in options:  # the property rewrites the file: only when needed
+        options["known_hosts"] = server.known_hosts
     return SSHTransport(**options)  # type: ignore[arg-type]
 
 
@@ -170,11 +172,12 @@ def test_drop_while_a_command_runs_on_a_pooled_connection_is_not_retried(
 def test_concurrent_transports_each_hold_their_own_connection(sshd_server: SSHDServer) -> None:
     errors: List[BaseException] = []
     outputs: List[str] = []
+    known = sshd_server.known_hosts  # the property rewrites the file: once, not per thread
 
     def worker(n: int) -> None:
         try:
             for i in range(4):
-                transport = make(sshd_server)
+                transport = make(sshd_server, known_hosts=known)
                 outputs.append(transport.run(["echo", f"{n}-{i}"]).stdout)
                 transport.release()
         except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
