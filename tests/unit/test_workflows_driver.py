@@ -442,6 +442,9 @@ class FakeCluster:
             data = {"order": list(self.order), "primary": self.holder}
         elif name == "snapshot_state":
             data = {"snapshot": {"resources": {"grp": {"node": self.primary, "role": "Started"}}}}
+        elif name == "set_node_standby" and params.get("enabled"):
+            # as the real action: what ran on the node before (the primary runs grp)
+            data = {"node": node, "moved_away": ["grp"] if node == self.holder else []}
         elif name == "update_packages":
             before = {"pkg-a": "1.0-1", "pkg-b": "2.0-1"}
             after = None if dry else {"pkg-a": "1.0-2", "pkg-b": "2.0-1"}

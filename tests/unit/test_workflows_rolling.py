@@ -132,7 +132,8 @@ def test_rolling_standby_parameters_on_two_nodes() -> None:
         },
     )
     # its resources run elsewhere and the cluster settled, before anything is updated
-    assert calls[3] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
+    assert calls[3] == ("wait_until_settled", {"cluster": "lab", "away_from": "server2",
+                                               "moved": [], "wait_timeout": 300})
     assert calls[4] == (
         "update_packages",
         {
@@ -156,7 +157,9 @@ def test_rolling_standby_parameters_on_two_nodes() -> None:
         {"cluster": "lab", "node": "server1", "enabled": True, "dry_run": False,
          "wait_timeout": 60},
     )
-    assert calls[9] == ("wait_until_settled", {"cluster": "lab", "wait_timeout": 300})
+    # what the standby moved off the primary (its moved_away) must run on another node
+    assert calls[9] == ("wait_until_settled", {"cluster": "lab", "away_from": "server1",
+                                               "moved": ["grp"], "wait_timeout": 300})
     assert calls[10][0] == "update_packages" and calls[10][1]["node"] == "server1"
     assert "failover" not in [name for name, _ in calls]
     assert calls[-1] == (

@@ -3,6 +3,9 @@
 from typing import Any, Dict, List, Optional
 
 from ..errors import VerificationError
+from ..safety.roles import is_promotable as _is_promotable
+from ..safety.roles import moved_problems as _moved_problems
+from ..safety.roles import primary_work_on as _primary_work_on
 from ..safety.snapshot import compare
 from ..state import ClusterState
 from .base import (
@@ -16,27 +19,6 @@ from .base import (
 )
 from .modes import _plan, set_node_standby
 from .settle import wait_until_settled
-
-
-def _primary_work_on(state: ClusterState, node: str) -> List[str]:
-    """Non-clone resources (and promoted instances) active on ``node``: what must move."""
-    return sorted({r.clone or r.id for r in state.resources_on(node)
-                   if r.role_kind in ("started", "promoted")
-                   and (r.clone is None or r.role_kind == "promoted")})
-
-
-def _moved_problems(state: ClusterState, node: str, rids: List[str]) -> List[str]:
-    out = []
-    for rid in rids:
-        where = state.promoted_nodes_of(rid) if _is_promotable(state, rid) else \
-            state.active_nodes_of(rid)
-        if not where or node in where:
-            out.append(f"{rid} runs on {','.join(where) or 'no node'}")
-    return out
-
-
-def _is_promotable(state: ClusterState, rid: str) -> bool:
-    return any(r.is_promotable_clone for r in state.resource_instances(rid))
 
 
 def failover_from(ctx: Any, node: str, timeout: Optional[float] = None) -> Dict[str, Any]:

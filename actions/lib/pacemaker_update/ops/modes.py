@@ -11,6 +11,7 @@ unreachable node (rc 0) is caught by the verification, not trusted.
 from typing import Any, Dict, List, Optional
 
 from ..errors import InvalidInputError
+from ..safety.roles import primary_work_on
 from ..state import ClusterState
 from . import guard
 from .base import check_node, check_timeout, poll_until, read_state, run_change, timeout_of
@@ -44,6 +45,7 @@ def set_node_standby(ctx: Any, node: str, on: bool,
     node, timeout = check_node(ctx, node), check_timeout(timeout)
     _check_bool(on)
     _, state = read_state(ctx)
+    moving = primary_work_on(state, node) if on else []
     item = state.node(node)
     already = item is not None and item.standby is on
     if already:
@@ -56,7 +58,8 @@ def set_node_standby(ctx: Any, node: str, on: bool,
                            f"{node} {'in standby with no resources' if on else 'online'}",
                            timeout or timeout_of(ctx))
     return _result(ctx, not already, node=node, standby=on,
-                   resources_on_node=sorted({r.id for r in state.resources_on(node)}))
+                   resources_on_node=sorted({r.id for r in state.resources_on(node)}),
+                   moved_away=moving)
 
 
 def maintenance_problems(state: ClusterState, node: Optional[str], on: bool) -> List[str]:

@@ -22,7 +22,8 @@ which is why the window is generous.
 
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
-from ..errors import WaitTimeoutError
+from ..errors import VerificationError, WaitTimeoutError
+from ..safety.roles import moved_problems
 from ..safety.settle import fingerprint, pending_transition, unsettled_reasons
 from .base import CLOCK, POLL_INTERVAL, node_view, read_state, run_change, run_read, timeout_of
 
@@ -72,12 +73,32 @@ def _confirm(ctx: Any, node: str, state: Any, deadline: float) -> Any:
     return [], node2, again
 
 
+def _check_moved(state: Any, node: str, away_from: Optional[str], moved: Sequence[str]) -> None:
+    """RESOURCES_NOT_MOVED when a settled cluster does not run ``moved`` off ``away_from``."""
+    missing = moved_problems(state, away_from, list(moved)) if away_from is not None else []
+    if missing:
+        raise VerificationError(
+            f"the cluster settled, but what ran on {away_from} does not run on another node: "
+            f"{'; '.join(missing)}", code="RESOURCES_NOT_MOVED",
+            details={"away_from": away_from, "missing": missing, "read_from": node,
+                     "nodes": node_view(state)},
+            hint="see crm_mon -rfA1 (a resource that failed to start elsewhere stays "
+                 "stopped); fix its cause, then run the rollback")
+
+
 def wait_until_settled(ctx: Any, timeout: Optional[float] = None,
                        expect_online: Optional[Sequence[str]] = None,
-                       progress: Progress = None) -> Dict[str, Any]:
+                       progress: Progress = None, away_from: Optional[str] = None,
+                       moved: Sequence[str] = ()) -> Dict[str, Any]:
     """Block until settled (see module doc); WaitTimeoutError with what is still moving.
 
     ``expect_online``: nodes that must be online (None = every configured node).
+    ``away_from`` + ``moved``: resources that ran on ``away_from`` (e.g. before its
+    standby) and must now be active (promoted, for a promotable clone) on another node.
+    Settled alone would not say so: a resource with no explicit target-role that failed
+    to start elsewhere stays Stopped, and the cluster is settled all the same. Once settled
+    (nothing pending, so nothing will change by itself) a missing one fails at once
+    (RESOURCES_NOT_MOVED) instead of waiting for the timeout.
     ``progress`` gets ``{settled, reasons, remaining}`` after every unsettled look.
     """
     wait = timeout or timeout_of(ctx, 300.0)
@@ -92,6 +113,7 @@ def wait_until_settled(ctx: Any, timeout: Optional[float] = None,
         if not reasons:
             reasons, node, state = _confirm(ctx, node, state, deadline)
             if not reasons:
+                _check_moved(state, node, away_from, moved)
                 ctx.state_after = {"read_from": node, "nodes": node_view(state)}
                 return {"settled": True, "seconds": round(CLOCK.now() - start, 2),
                         "rounds": rounds, "read_from": node}

@@ -64,3 +64,28 @@ def detect_roles(state: ClusterState) -> Dict[str, Any]:
             roles[name] = "idle"
     return {"primary": primary, "order": order, "roles": roles, "weights": weight,
             "resources": per_node}
+
+
+def primary_work_on(state: ClusterState, node: str) -> List[str]:
+    """Non-clone resources (and promoted instances) active on ``node``: what must move
+    when the node goes into standby (a clone's other instances stay where they are)."""
+    return sorted({r.clone or r.id for r in state.resources_on(node)
+                   if r.role_kind in ("started", "promoted")
+                   and (r.clone is None or r.role_kind == "promoted")})
+
+
+def is_promotable(state: ClusterState, rid: str) -> bool:
+    """Whether ``rid`` is a promotable clone (its promoted instance is what must move)."""
+    return any(r.is_promotable_clone for r in state.resource_instances(rid))
+
+
+def moved_problems(state: ClusterState, node: str, rids: List[str]) -> List[str]:
+    """Each of ``rids`` that is not active (promoted, for a promotable clone) on some node
+    other than ``node``: empty when everything that ran there runs elsewhere."""
+    out = []
+    for rid in rids:
+        where = state.promoted_nodes_of(rid) if is_promotable(state, rid) else \
+            state.active_nodes_of(rid)
+        if not where or node in where:
+            out.append(f"{rid} runs on {','.join(where) or 'no node'}")
+    return out
