@@ -157,6 +157,8 @@ def down() -> list[str]:
     for f in ("state.json", "config.yaml", "known_hosts", "client_key", "client_key.pub",
               "authkey", "corosync.conf", "cib.xml", "repo.json", "state.tmp"):
         (lab_dir() / f).unlink(missing_ok=True)
+    for tmp in lab_dir().glob("state.*.tmp"):  # a writer killed between write and rename
+        tmp.unlink(missing_ok=True)
     shutil.rmtree(lab_dir() / "sbin", ignore_errors=True)
     return []
 

@@ -6,6 +6,7 @@ import contextlib
 import fcntl
 import json
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -25,20 +26,28 @@ def load_state() -> dict[str, Any] | None:
         return None
 
 
+# `up` starts the nodes' services from a thread pool, each thread recording into the same
+# state: one writer at a time (two threads sharing one tmp file raced: the second
+# os.replace found it gone, FileNotFoundError, seen in CI).
+_WRITE = threading.RLock()
+
+
 def save_state(state: dict[str, Any]) -> None:
     """Write state.json atomically (a SIGKILL never leaves half a file)."""
-    path = state_path()
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
-    os.replace(tmp, path)
+    with _WRITE:
+        path = state_path()
+        tmp = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.tmp")
+        tmp.write_text(json.dumps(state, indent=2, sort_keys=True))
+        os.replace(tmp, path)
 
 
 def record(state: dict[str, Any], kind: str, name: str) -> None:
     """Add `name` to the list of created objects of `kind` and persist right away."""
-    items = state.setdefault("created", {}).setdefault(kind, [])
-    if name not in items:
-        items.append(name)
-    save_state(state)
+    with _WRITE:
+        items = state.setdefault("created", {}).setdefault(kind, [])
+        if name not in items:
+            items.append(name)
+        save_state(state)
 
 
 @contextlib.contextmanager

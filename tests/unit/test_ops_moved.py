@@ -60,3 +60,9 @@ def test_without_away_from_nothing_more_is_required(ops_script):
     ops_script.expect("server1", SIMULATE, stdout=IDLE)
     ops_script.expect_status("server1", "two_node_normal")
     assert ops.wait_until_settled(make_ctx(ops_script), 300)["settled"] is True
+
+
+def test_a_dry_run_standby_moves_nothing_so_nothing_is_expected_elsewhere(ops_script):
+    probe(ops_script).expect_status("server1", "two_node_normal")
+    data = ops.set_node_standby(make_ctx(ops_script, dry_run=True), "server1", True)
+    assert data["moved_away"] == [] and data["planned"]

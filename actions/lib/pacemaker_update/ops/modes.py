@@ -45,7 +45,8 @@ def set_node_standby(ctx: Any, node: str, on: bool,
     node, timeout = check_node(ctx, node), check_timeout(timeout)
     _check_bool(on)
     _, state = read_state(ctx)
-    moving = primary_work_on(state, node) if on else []
+    # in a dry run nothing moves: the later "moved elsewhere" check must not expect it
+    moving = primary_work_on(state, node) if on and not ctx.dry_run else []
     item = state.node(node)
     already = item is not None and item.standby is on
     if already:
