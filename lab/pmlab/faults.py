@@ -133,11 +133,27 @@ def reset(state: dict[str, Any]) -> dict[str, Any]:
             node_exec(state, name, ["systemctl", "start", unit])
     via = names[0]
     _clear_cluster_config(state, via, names)
-    summary = wait_settled(state, names, via, timeout=90)
+    try:
+        summary = wait_settled(state, names, via, timeout=90)
+    except LabError:
+        # Seen after the DC's controller was killed (fault test): vip and web active on
+        # both nodes and a node's feature set never reported again; it does not settle by
+        # itself. Restart the stack everywhere, as a person would, and start clean.
+        _restart_pacemaker(state, names)
+        _clear_cluster_config(state, via, names)
+        summary = wait_settled(state, names, via, timeout=90)
     if summary["resources"].get("vip") != [names[0]]:
         move(state, SERVICE_GROUP, names[0])
         node_exec(state, via, ["crm_resource", "--clear", "-r", SERVICE_GROUP])
     return wait_settled(state, names, via, service_node=names[0], timeout=60)
+
+
+def _restart_pacemaker(state: dict[str, Any], names: list[str]) -> None:
+    """Stop pacemaker on every node (last one stops what still runs), then start all."""
+    for name in reversed(names):
+        node_exec(state, name, ["systemctl", "stop", "pacemaker"])
+    for name in names:
+        node_exec(state, name, ["systemctl", "start", "pacemaker"])
 
 
 def _clear_cluster_config(state: dict[str, Any], via: str, names: list[str]) -> None:
