@@ -134,14 +134,21 @@ def reset(state: dict[str, Any]) -> dict[str, Any]:
     via = names[0]
     _clear_cluster_config(state, via, names)
     try:
-        summary = wait_settled(state, names, via, timeout=90)
+        return _settle_with_service_on_first(state, names, via)
     except LabError:
-        # Seen after the DC's controller was killed (fault test): vip and web active on
-        # both nodes and a node's feature set never reported again; it does not settle by
-        # itself. Restart the stack everywhere, as a person would, and start clean.
+        # Seen in CI after the fault test that kills the DC's controller: vip and web active
+        # on both nodes, a node's feature set never reported again, the group not movable
+        # ("Multiple items match request"); it does not heal by itself. Restart the stack
+        # everywhere, as a person would, and start clean.
         _restart_pacemaker(state, names)
         _clear_cluster_config(state, via, names)
-        summary = wait_settled(state, names, via, timeout=90)
+        return _settle_with_service_on_first(state, names, via)
+
+
+def _settle_with_service_on_first(state: dict[str, Any], names: list[str],
+                                  via: str) -> dict[str, Any]:
+    """Wait until settled, move the service group to the first node if needed, settle."""
+    summary = wait_settled(state, names, via, timeout=90)
     if summary["resources"].get("vip") != [names[0]]:
         move(state, SERVICE_GROUP, names[0])
         node_exec(state, via, ["crm_resource", "--clear", "-r", SERVICE_GROUP])
