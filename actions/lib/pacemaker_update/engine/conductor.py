@@ -16,7 +16,6 @@ when the graph changes. The answers are orquesta's own.
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, Dict, List, Optional
 
 from pacemaker_update.engine import compat
@@ -26,6 +25,8 @@ compat.apply_fixes()
 import networkx as nx  # type: ignore  # noqa: E402
 import orquesta  # type: ignore  # noqa: E402
 from orquesta import conducting, graphing  # type: ignore  # noqa: E402
+
+from pacemaker_update.engine.workflow import write_cache_file  # noqa: E402
 
 _MUTATORS = ("add_task", "update_task", "add_transition", "update_transition", "set_barrier")
 
@@ -89,17 +90,6 @@ def _read_graph(path: str, key: str) -> Optional[Dict[str, Any]]:
         return None
 
 
-def _write_graph(folder: str, path: str, key: str, data: Dict[str, Any]) -> None:
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps({"key": key, "graph": data}))
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a cache that cannot be written only costs the next process a compose
-
-
 def composed_graph(spec: Any, composer: Any, cache_dir: Optional[str] = None) -> Any:
     """A fresh CycleMemoGraph of ``spec`` from the cache, composing it on a miss."""
     key = graph_key(spec)
@@ -111,7 +101,7 @@ def composed_graph(spec: Any, composer: Any, cache_dir: Optional[str] = None) ->
     if data is None:
         data = composer.compose(spec).serialize()
         if folder and path:
-            _write_graph(folder, path, key, data)
+            write_cache_file(folder, path, {"key": key, "graph": data})
     _GRAPHS[key] = data
     return CycleMemoGraph.deserialize(data)
 

@@ -126,15 +126,19 @@ def _read_cached(path: str, key: str) -> Optional[List[str]]:
     return problems if isinstance(problems, list) else None
 
 
-def _write_cached(cache_dir: str, path: str, key: str, problems: List[str]) -> None:
+def write_cache_file(folder: str, path: str, doc: Dict[str, Any]) -> None:
+    """Write a cache entry as JSON atomically (tmp file + rename) under ``folder``.
+
+    A cache that cannot be written only costs the next process the work again.
+    """
     try:
-        os.makedirs(cache_dir, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=cache_dir, suffix=".tmp")
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
         with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps({"key": key, "problems": problems}))
+            handle.write(json.dumps(doc))
         os.replace(tmp, path)
     except OSError:
-        pass  # a cache that cannot be written only costs the next run an inspection
+        pass
 
 
 def inspect_text(
@@ -155,7 +159,7 @@ def inspect_text(
             for e in entries
         ]
         if folder and path:
-            _write_cached(folder, path, key, problems)
+            write_cache_file(folder, path, {"key": key, "problems": problems})
     _INSPECTED[key] = list(problems)
     return problems
 
