@@ -7,25 +7,11 @@ subworkflow row of that kind is started afresh on resume. Uses the clipack fixtu
 update_cluster look-alike (three logged steps).
 """
 
-import os
 import subprocess
 import sys
 
-from pacemaker_update.engine import Engine
 from pacemaker_update.engine.control import request_run
-
-PACK = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "fixtures", "clipack"))
-
-
-def make_engine(tmp_path):
-    return Engine(PACK, state_dir=str(tmp_path / "state"), user="tester", poll_interval=0.02)
-
-
-def read(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as handle:
-        return handle.read().split("\n")[:-1]
+from test_engine_cluster_lock import make_engine, read
 
 
 def killed_right_after_the_insert(engine, params):
