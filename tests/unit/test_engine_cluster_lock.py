@@ -153,11 +153,13 @@ def test_two_cli_updates_started_at_once_exactly_one_runs(tmp_path, attempt):
         subprocess.Popen(
             [sys.executable, "-c", starter, *cli(tmp_path, "run", "update_cluster", "--cluster",
                                                   "c1", "--no-watch", "--json", "--param",
-                                                  f"path={log}", "--param", "seconds=0.3")[3:]],
+                                                  f"path={log}", "--param", "seconds=2")[3:]],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for log in logs
     ]
     time.sleep(1.5)
+    # the winner runs ~6 s: the other process, however slow to reach the cluster lock on a
+    # loaded machine, meets it held (with 0.3 s steps a run could end before it arrived)
     go.write_text("")
     results = [p.communicate(timeout=120) + (p.returncode,) for p in procs]
     codes = sorted(r[2] for r in results)
