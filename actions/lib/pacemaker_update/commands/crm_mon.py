@@ -7,7 +7,9 @@ XML format by Pacemaker version (decided from ``crm_mon --version``):
   XML in tools/crm_mon.c): inactive resources, node attributes, fail counts,
   failures, and fence history (level 1, fetched by default). Checked here on
   2.1.5 with a CIB file: a Stopped resource and a transient node attribute
-  appear without -r/-A.
+  appear without -r/-A. The threshold: the crm_mon(8) page of 2.0.3 (e.g. Ubuntu
+  20.04's pacemaker-cli-utils 2.0.3) documents ``--output-as=FORMAT`` with xml;
+  2.0.3 is the release whose crm_mon moved to formatted output.
 * older (1.1.x on RHEL 7, 2.0.0-2.0.2) or unknown: ``crm_mon -1 -X``, the
   legacy ``<crm_mon>`` schema, which 2.x still accepts (deprecated). XML mode
   sets ``show = mon_show_all`` there too. ``--fence-history`` is not added:
