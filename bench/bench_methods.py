@@ -2,20 +2,26 @@
 pack (its CLI) against the "manual" baseline (bench/manual_baseline.py: the seed's commands
 typed over SSH with the shortest safe waits), measured side by side in one run on the lab.
 
-For every nodes x front end x method: reset the lab, run the manual procedure with the VIP
-probe running (0.05 s interval), reset, run `pacemaker-update run update_cluster` with the
-probe running. Recorded per side: the probe's total failed time and longest outage, wall
-time; for the pack also the time inside its actions (run store: the leaf tasks'
-action_time), explicit delays (the store's delay column) and the runner overhead = CLI wall
-- time inside actions - delays. The pack's required waits (crm_mon verification, settling)
-happen inside its actions, so they are part of "time inside actions".
+For every nodes x front end x method, --repeat N samples (default 1). A sample: reset the
+lab, run the manual procedure with the VIP probe running (0.05 s interval), reset, run
+`pacemaker-update run update_cluster` with the probe running; samples 2, 4, ... run the pack
+first, then the manual procedure (each still from a freshly reset lab). Recorded per side:
+the probe's total failed time and longest outage, wall time; for the pack also the time
+inside its actions (run store: the leaf tasks' action_time), explicit delays (the store's
+delay column) and the runner overhead = CLI wall - time inside actions - delays. The pack's
+required waits (crm_mon verification, settling) happen inside its actions, so they are part
+of "time inside actions". With --max-load X each sample first waits (at most --load-wait
+s) until the 1-min load average is below X.
 
-Results accumulate in <out>/results.json (keyed by nodes/front end/method, newest wins) and
-the whole table is written into the <!-- bench:methods --> section of docs/BENCHMARKS.md.
+Results accumulate in <out>/results.json (keyed by nodes/front end/method, newest row wins,
+each row a list of samples, artifacts in <out>/<key>/s<i>/) and the whole table (medians
+over the samples: bench/bench_methods_table.py) is written into the <!-- bench:methods -->
+section of docs/BENCHMARKS.md (or --doc).
 
 Usage (root; give the lab instance, the lab is brought up and always torn down):
   PMU_LAB_INSTANCE=3 .venv/bin/python bench/bench_methods.py \
-      [--methods rolling_standby,...] [--frontends crmsh,pcs] [--nodes 2,3] [--no-write]
+      [--methods rolling_standby,...] [--frontends crmsh,pcs] [--nodes 2,3] [--repeat 3] \
+      [--max-load 1.5 [--load-wait 300]] [--no-write | --doc FILE] [--render-only]
 """
 from __future__ import annotations
 
@@ -25,17 +31,19 @@ import datetime
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "lab"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from bench_methods_table import render, render_row, samples_of  # noqa: E402
 from manual_baseline import METHODS, run_manual  # noqa: E402
 from pmlab.consts import INSTANCE  # noqa: E402
 from pmlab.testing import LabCluster, bring_up  # noqa: E402
@@ -52,7 +60,6 @@ METHOD_PACKAGES = {
     "rolling_standby": ["httpd"],
     "stack_update": STACK,
 }
-ZERO_GOAL = ("cluster_maintenance", "node_maintenance")
 MARGIN = 1.0   # seconds of probing before and after each procedure
 
 
@@ -189,41 +196,100 @@ def run_pack(lab: LabCluster, method: str, state_dir: Path,
             "stderr_tail": proc.stderr[-1500:] if proc.returncode else ""}
 
 
-def bench_one(lab: LabCluster, nodes: int, frontend: str, method: str,
-              out: Path, extra: list[str]) -> dict[str, Any]:
-    """Manual then pack, each from a freshly reset lab, each with the probe running."""
+PROBE_KEYS = ("failed_time", "longest_outage", "requests", "failed", "switchovers")
+
+
+def run_side(lab: LabCluster, side: str, frontend: str, method: str, sdir: Path,
+             extra: list[str]) -> dict[str, Any]:
+    """Reset the lab, then one side (manual or pack) with the probe running; its record."""
+    lab.reset()
+    if side == "manual":
+        manual, summary = probed(lab, lambda: run_manual(lab, frontend, method,
+                                                         METHOD_PACKAGES[method]),
+                                 sdir / "manual-probe.jsonl")
+        (sdir / "manual.json").write_text(json.dumps(manual, indent=1))
+        record = {k: manual[k] for k in ("ok", "error", "wall", "cmd_time", "wait_time")}
+    else:
+        state_dir = sdir / "pack-state"
+        shutil.rmtree(state_dir, ignore_errors=True)
+        state_dir.mkdir()
+        pack, summary = probed(lab, lambda: run_pack(lab, method, state_dir, extra),
+                               sdir / "pack-probe.jsonl")
+        record = {k: pack[k] for k in ("ok", "rc", "status", "codes", "wall", "timing",
+                                       "stderr_tail", "start", "end")}
+    record["probe"] = {k: summary[k] for k in PROBE_KEYS}
+    return record
+
+
+def bench_sample(lab: LabCluster, frontend: str, method: str, sdir: Path,
+                 extra: list[str], pack_first: bool) -> dict[str, Any]:
+    """One sample: both sides, each from a freshly reset lab, in the given order; the load
+    before each side and after the last, kept as [before manual, before pack, after]."""
+    order = ["pack", "manual"] if pack_first else ["manual", "pack"]
+    sample: dict[str, Any] = {"date": datetime.datetime.now().isoformat(timespec="minutes"),
+                              "order": order, "other_labs": other_labs()}
+    before: dict[str, float] = {}
+    for side in order:
+        before[side] = load()
+        sample[side] = run_side(lab, side, frontend, method, sdir, extra)
+    sample["load"] = [before["manual"], before["pack"], load()]
+    return sample
+
+
+def wait_for_load(max_load: float | None, limit: float) -> dict[str, Any]:
+    """Before a sample: wait until the 1-min load average is below max_load, at most
+    `limit` s, saying why; the outcome is recorded with the sample."""
+    if max_load is None:
+        return {"load_guard": None, "load_wait": 0.0}
+    t0 = time.monotonic()
+    said = -1e9
+    while (now := load()) >= max_load:
+        waited = time.monotonic() - t0
+        if waited >= limit:
+            print(f"   load {now:.2f} still ≥ --max-load {max_load} after {waited:.0f} s: "
+                  "starting anyway (marked * in the table)", flush=True)
+            return {"load_guard": "gave up", "load_wait": round(waited, 1)}
+        if waited - said >= 30:
+            print(f"   waiting: 1-min load {now:.2f} ≥ --max-load {max_load} "
+                  f"({waited:.0f} s of {limit:.0f} s; other labs up: "
+                  f"{other_labs() or 'none'})", flush=True)
+            said = waited
+        time.sleep(5)
+    waited = round(time.monotonic() - t0, 1)
+    return {"load_guard": "waited" if waited else "ok", "load_wait": waited}
+
+
+def bench_row(lab: LabCluster, nodes: int, frontend: str, method: str, out: Path,
+              extra: list[str], opts: argparse.Namespace,
+              save: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
+    """opts.repeat samples of one configuration, manual first in samples 1, 3, ... and the
+    pack first in 2, 4, ...; the row is saved after every sample (a crash keeps the rest)."""
     key = row_key(nodes, frontend, method, extra)
-    (out / key).mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(out / key, ignore_errors=True)   # the row's previous artifacts
     row: dict[str, Any] = {"nodes": nodes, "frontend": frontend, "method": method,
-                           "date": datetime.datetime.now().isoformat(timespec="minutes"),
-                           "packages": METHOD_PACKAGES[method], "load": [load()],
-                           "pack_args": extra, "other_labs": other_labs()}
-    lab.reset()
-    manual, msum = probed(lab, lambda: run_manual(lab, frontend, method,
-                                                  METHOD_PACKAGES[method]),
-                          out / key / "manual-probe.jsonl")
-    (out / key / "manual.json").write_text(json.dumps(manual, indent=1))
-    row["load"].append(load())
-    lab.reset()
-    state_dir = out / key / "pack-state"
-    subprocess.run(["rm", "-rf", str(state_dir)], check=False)
-    state_dir.mkdir()
-    pack, psum = probed(lab, lambda: run_pack(lab, method, state_dir, extra),
-                        out / key / "pack-probe.jsonl")
-    row["load"].append(load())
-    row["manual"] = {k: manual[k] for k in ("ok", "error", "wall", "cmd_time", "wait_time")}
-    row["manual"]["probe"] = {k: msum[k] for k in ("failed_time", "longest_outage",
-                                                   "requests", "failed", "switchovers")}
-    row["pack"] = {k: pack[k] for k in ("ok", "rc", "status", "codes", "wall", "timing",
-                                        "stderr_tail", "start", "end")}
-    row["pack"]["probe"] = {k: psum[k] for k in ("failed_time", "longest_outage",
-                                                 "requests", "failed", "switchovers")}
+                           "packages": METHOD_PACKAGES[method], "pack_args": extra,
+                           "repeat": opts.repeat, "samples": []}
+    for i in range(opts.repeat):
+        guard = wait_for_load(opts.max_load, opts.load_wait)
+        sdir = out / key / f"s{i + 1}"
+        sdir.mkdir(parents=True)
+        sample = bench_sample(lab, frontend, method, sdir, extra, pack_first=i % 2 == 1)
+        sample.update(guard, dir=f"{key}/s{i + 1}", commit=opts.commit)
+        row["samples"].append(sample)
+        save(row)
+        m, p = sample["manual"], sample["pack"]
+        print(f"   sample {i + 1}/{opts.repeat} ({' then '.join(sample['order'])}): manual "
+              f"failed {m['probe']['failed_time']:.2f} s wall {m['wall']:.1f} s; pack "
+              f"failed {p['probe']['failed_time']:.2f} s wall {p['wall']:.1f} s "
+              f"{'ok' if p['ok'] else 'FAILED rc ' + str(p['rc'])}; load "
+              f"{'/'.join(map(str, sample['load']))}", flush=True)
     return row
 
 
 def refresh_probe(adir: Path, row: dict[str, Any]) -> None:
-    """Probe figures again from the saved JSONL over the procedure's own window (rows
-    recorded before the window rule counted the probe's first MARGIN second too)."""
+    """Probe figures of one sample again from the saved JSONL over the procedure's own
+    window (rows recorded before the window rule counted the probe's first MARGIN second
+    too)."""
     keys = ("failed_time", "longest_outage", "requests", "failed", "switchovers")
     manual = json.loads((adir / "manual.json").read_text())
     if (adir / "manual-probe.jsonl").exists():
@@ -246,174 +312,118 @@ def row_key(nodes: int, frontend: str, method: str, extra: list[str] | None) -> 
     return "-".join([str(nodes), frontend, method] + [a.strip("-") for a in extra or []])
 
 
-def ratio(pack: float, manual: float, valid: bool = True) -> str:
-    """pack/manual as text; both zero is 'both 0'; '–' when a side did not complete."""
-    if not valid:
-        return "–"
-    if manual <= 0:
-        return "both 0" if pack <= 0 else "∞ (manual 0)"
-    return f"{pack / manual:.2f}"
-
-
-def render(rows: list[dict[str, Any]], ran: str) -> str:
-    """The bench:methods section body."""
-    lines = [
-        "## Update methods: the pack against the manual procedure (bench/bench_methods.py)",
-        "",
-        "Each row: the lab reset, the **manual** procedure with the VIP probe running, the "
-        "lab reset again, the **pack** (`pacemaker-update run update_cluster --yes`, its "
-        "failover watcher on, as a user runs it) with the probe running. Probe: HTTP GET on "
-        "the VIP every 0.05 s (timeout 0.5 s), from 1 s before to 1 s after each procedure. "
-        "**Manual** = `bench/manual_baseline.py`: a skilled person typing the seed's commands "
-        "in order (crmsh or pcs 0.11 syntax) over already-authorised SSH, `yum -y update "
-        "<pkgs>`, and between commands only the waits a careful person makes: crm_mon polled "
-        "every 0.25 s until the effect is seen (resources running elsewhere, node online, "
-        "cluster settled); no fixed sleeps, no failback (the pack's default too).",
-        "",
-        "Overhead, two ways: **CLI** = pack wall (CLI process) − time inside the pack's "
-        "actions (run store, leaf tasks' `action_time`; the pack's required waits — crm_mon "
-        "verification and settling — happen inside its actions) − explicit delays (store "
-        "`delay`, 0 here); **in run** = the same over the run itself (top-level run created → "
-        "ended), i.e. the runner's own time between and around actions, without the "
-        "interpreter's start and imports. `before 1st` = CLI start → top-level run created "
-        "(Python start, imports, config, the cached workflow inspection). "
-        "A pack run that ends `paused` (rc 3) or "
-        "`failed` is reported as failed with its codes; its probe figures cover only "
-        "what it did before stopping.",
-        "",
-        f"Run: {ran}. This is a shared 2-CPU machine: {labs_beside(rows)}; load averages "
-        "(1 min) before manual / before pack / after pack are in the last column; absolute "
-        "times (wall, overhead) move with load, the probe's outage figures less.",
-        "",
-        "Goals (issue 8): failed-time ratio pack/manual ≤ 1.0 for every method; zero "
-        "interruption for methods 2 and 3; overhead < 5 % (`run ovh` judges the runner over "
-        "the run, `CLI ovh` the whole process).",
-        "",
-        "| nodes | front end | method | manual failed s / longest s / wall s | pack failed s "
-        "/ longest s / wall s | ratio failed | ratio longest | pack inside actions s | "
-        "overhead s (%): CLI / in run / before 1st s | pack result | goals | date, load |",
-        "|---:|---|---|---|---|---:|---:|---:|---|---|---|---|",
-    ]
-    order = {m: i for i, m in enumerate(METHODS)}
-    for r in sorted(rows, key=lambda r: (r["nodes"], r["frontend"], order[r["method"]])):
-        lines.append(render_row(r))
-    return "\n".join(lines)
-
-
-def labs_beside(rows: list[dict[str, Any]]) -> str:
-    """Other people's labs seen up when the rows started (recorded per row)."""
-    seen = sorted({i for r in rows for i in r.get("other_labs") or []})
-    if not any("other_labs" in r for r in rows):
-        return "other labs beside this one were not recorded"
-    if not seen:
-        return "no other lab was up when the rows started"
-    return ("other labs up beside this one when rows started: instance(s) "
-            + ", ".join(map(str, seen)) + " (people's tests sharing the CPUs)")
-
-
-def render_row(r: dict[str, Any]) -> str:
-    """One table line."""
-    m, p = r["manual"], r["pack"]
-    mp, pp, t = m["probe"], p["probe"], p["timing"]
-    both = p["ok"] and m["ok"]
-    label = r["method"] + "".join(f" `{a}`" for a in r.get("pack_args") or [])
-    mtxt = f"{mp['failed_time']:.2f} / {mp['longest_outage']:.2f} / {m['wall']:.1f}"
-    if not m["ok"]:
-        mtxt = f"FAILED ({m['error'][:80]})"
-    ptxt = f"{pp['failed_time']:.2f} / {pp['longest_outage']:.2f} / {p['wall']:.1f}"
-    result = "ok" if p["ok"] else f"**failed** rc {p['rc']} {', '.join(p['codes']) or '?'}"
-    goals = []
-    if p["ok"] and m["ok"]:
-        goals.append("ratio ✓" if pp["failed_time"] <= mp["failed_time"] else "ratio ✗")
-    if r["method"] in ZERO_GOAL:
-        goals.append("zero ✓" if pp["failed_time"] == 0 else "zero ✗")
-    run_pct = t.get("run_overhead_pct")
-    if p["ok"] and run_pct is not None:
-        goals.append("run ovh ✓" if run_pct < 5 else "run ovh ✗")
-    if p["ok"] and t["overhead_pct"] is not None:
-        goals.append("CLI ovh ✓" if t["overhead_pct"] < 5 else "CLI ovh ✗")
-    before = t["before_first_task"]
-    in_run = (f"{t['run_overhead']:.1f} ({run_pct:.0f} %)" if run_pct is not None else "–")
-    return (f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
-            f"{ratio(pp['failed_time'], mp['failed_time'], both)} | "
-            f"{ratio(pp['longest_outage'], mp['longest_outage'], both)} | "
-            f"{t['inside_actions']:.1f} | {t['overhead']:.1f} ({t['overhead_pct']:.0f} %) / "
-            f"{in_run} / {before:.1f} | {result} | {' '.join(goals)} | {r['date']}, "
-            f"{'/'.join(f'{x:.1f}' for x in r['load'])} |"
-            if before is not None else
-            f"| {r['nodes']} | {r['frontend']} | {label} | {mtxt} | {ptxt} | "
-            f"{ratio(pp['failed_time'], mp['failed_time'], both)} | "
-            f"{ratio(pp['longest_outage'], mp['longest_outage'], both)} | – | – | {result} | "
-            f"{' '.join(goals)} | {r['date']}, {'/'.join(f'{x:.1f}' for x in r['load'])} |")
-
-
-def write_section(marker: str, body: str) -> None:
-    """Replace (or append) the <!-- marker --> section of docs/BENCHMARKS.md, nothing else."""
-    text = DOC.read_text() if DOC.exists() else "# Benchmarks\n"
+def write_section(marker: str, body: str, doc: Path = DOC) -> None:
+    """Replace (or append) the <!-- marker --> section of doc (docs/BENCHMARKS.md), nothing
+    else."""
+    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
     section = f"<!-- {marker} -->\n{body}\n<!-- /{marker} -->"
     pattern = re.compile(rf"<!-- {re.escape(marker)} -->.*?<!-- /{re.escape(marker)} -->", re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _m: section, text)
     else:
         text = text.rstrip("\n") + "\n\n" + section + "\n"
-    DOC.write_text(text)
+    doc.write_text(text)
 
 
-def main() -> int:
-    """Run the selected configurations, merge into results.json, write the table."""
+def commit_id() -> str:
+    """HEAD's short id, '+dirty' when the pack, bench or lab have uncommitted changes (the
+    tree is shared: the figures are of what was on disk)."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", "-C", str(ROOT), *args], capture_output=True,
+                              text=True, check=False).stdout.strip()
+    head = git("rev-parse", "--short", "HEAD") or "?"
+    dirty = git("status", "--porcelain", "--untracked-files=no", "--", "actions", "bench",
+                "lab")
+    return head + ("+dirty" if dirty else "")
+
+
+def refresh_rows(rows: list[dict[str, Any]], out: Path) -> None:
+    """Probe figures, timing and codes again from each sample's saved artifacts (newer
+    extraction rules); a sample whose artifacts are gone keeps its recorded figures."""
+    for row in rows:
+        key = row_key(row["nodes"], row["frontend"], row["method"], row.get("pack_args"))
+        for sample in samples_of(row):
+            adir = out / sample.get("dir", key)
+            if not (adir / "manual.json").exists():
+                continue
+            refresh_probe(adir, sample)
+            saved, pack = adir / "pack-state", sample["pack"]
+            if "run_overhead" not in pack["timing"] and "start" in pack and "end" in pack:
+                pack["timing"] = pack_timing(saved, pack["start"], pack["end"])
+            if (saved / "stdout.json").exists() and not pack["ok"]:
+                with contextlib.suppress(ValueError):
+                    pack["codes"] = error_codes(json.loads((saved / "stdout.json").read_text()))
+
+
+def parse_args() -> argparse.Namespace:
+    """Command line."""
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--methods", default=",".join(METHODS))
     ap.add_argument("--frontends", default="crmsh,pcs")
     ap.add_argument("--nodes", default="2")
+    ap.add_argument("--repeat", type=int, default=1, help="samples per row (the order "
+                    "manual/pack alternates between samples); the table shows medians")
+    ap.add_argument("--max-load", type=float, default=None, help="before each sample, wait "
+                    "until the 1-min load average is below this")
+    ap.add_argument("--load-wait", type=float, default=300.0, help="longest wait (s) for "
+                    "--max-load before starting the sample anyway (marked in the table)")
     ap.add_argument("--out", default=f"/var/tmp/pmu-bench-methods{INSTANCE}")
+    ap.add_argument("--doc", default=str(DOC), help="the Markdown file whose bench:methods "
+                    "section is rewritten (default docs/BENCHMARKS.md)")
     ap.add_argument("--pack-args", default="", help="extra CLI arguments of the pack's run, "
                     "e.g. --no-watch (a separate row)")
-    ap.add_argument("--no-write", action="store_true", help="do not touch docs/BENCHMARKS.md")
+    ap.add_argument("--no-write", action="store_true", help="do not touch the --doc file")
     ap.add_argument("--render-only", action="store_true", help="rewrite the table from "
                     "results.json without running anything")
     args = ap.parse_args()
+    args.methods = [m for m in args.methods.split(",") if m]
+    if set(args.methods) - set(METHODS):
+        ap.error(f"unknown method(s): {set(args.methods) - set(METHODS)}")
+    if args.repeat < 1:
+        ap.error("--repeat must be at least 1")
+    return args
+
+
+def run_all(args: argparse.Namespace, out: Path, results: dict[str, Any]) -> None:
+    """Every selected configuration on the lab (brought up per nodes x front end, always
+    torn down), results.json rewritten after every sample."""
     extra = args.pack_args.split()
-    methods = [m for m in args.methods.split(",") if m]
-    if set(methods) - set(METHODS):
-        ap.error(f"unknown method(s): {set(methods) - set(METHODS)}")
+    args.commit = commit_id()
+    results_file = out / "results.json"
+
+    def save(row: dict[str, Any]) -> None:
+        results[row_key(row["nodes"], row["frontend"], row["method"], extra)] = row
+        results_file.write_text(json.dumps(results, indent=1))
+    print(f"lab instance {INSTANCE}; commit {args.commit}; results in {out}", flush=True)
+    try:
+        for nodes in (int(n) for n in args.nodes.split(",")):
+            for frontend in args.frontends.split(","):
+                lab = bring_up(nodes, frontend)
+                for method in args.methods:
+                    print(f"== {nodes} nodes, {frontend}, {method}, {args.repeat} sample(s) "
+                          f"(load {load()})", flush=True)
+                    row = bench_row(lab, nodes, frontend, method, out, extra, args, save)
+                    print(render_row(row), flush=True)
+    finally:
+        subprocess.run([str(ROOT / "lab" / "lab"), "down"], check=False)
+
+
+def main() -> int:
+    """Run the selected configurations, merge into results.json, write the table."""
+    args = parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     results_file = out / "results.json"
     results = json.loads(results_file.read_text()) if results_file.exists() else {}
-    ran = os.environ.get("PMU_BENCH_RAN", "")
     if not args.render_only:
-        print(f"lab instance {INSTANCE}; results in {out}", flush=True)
-        try:
-            for nodes in (int(n) for n in args.nodes.split(",")):
-                for frontend in args.frontends.split(","):
-                    lab = bring_up(nodes, frontend)
-                    for method in methods:
-                        print(f"== {nodes} nodes, {frontend}, {method} (load {load()})",
-                              flush=True)
-                        row = bench_one(lab, nodes, frontend, method, out, extra)
-                        results[row_key(nodes, frontend, method, extra)] = row
-                        results_file.write_text(json.dumps(results, indent=1))
-                        print(render_row(row), flush=True)
-        finally:
-            subprocess.run([str(ROOT / "lab" / "lab"), "down"], check=False)
+        run_all(args, out, results)
     rows = list(results.values())
-    for row in rows:   # codes again from the saved CLI output (newer extraction rules)
-        key = row_key(row["nodes"], row["frontend"], row["method"], row.get("pack_args"))
-        refresh_probe(out / key, row)
-        saved = out / key / "pack-state"
-        pack = row["pack"]
-        if "run_overhead" not in pack["timing"] and "start" in pack and "end" in pack:
-            pack["timing"] = pack_timing(saved, pack["start"], pack["end"])  # rows before it
-        if (saved / "stdout.json").exists() and not row["pack"]["ok"]:
-            with contextlib.suppress(ValueError):
-                doc = json.loads((saved / "stdout.json").read_text())
-                row["pack"]["codes"] = error_codes(doc)
-    ran = ran or ", ".join(sorted({f"{r['nodes']} nodes {r['frontend']}" for r in rows}))
-    body = render(rows, ran)
+    refresh_rows(rows, out)
+    body = render(rows, os.environ.get("PMU_BENCH_RAN", ""), METHODS)
     print(body)
     if not args.no_write:
-        write_section("bench:methods", body)
+        write_section("bench:methods", body, Path(args.doc))
     return 0
 
 
