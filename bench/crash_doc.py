@@ -47,6 +47,29 @@ def _tried(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [t for t in trials if t["outcome"] in ("survived", "FAILED")]
 
 
+def point_id(label: str) -> str:
+    """A point without the measured half-duration of a mid point: `settle#2 mid +1.1s` and
+    `settle#2 mid +1.2s` (two invocations' reference runs timed the step differently) are
+    the same point."""
+    return re.sub(r" mid \+[0-9.]+s$", " mid", label)
+
+
+def _ids(trials: list[dict[str, Any]], method: str) -> set[str]:
+    return {point_id(t["point"]) for t in _tried(trials) if t["method"] == method}
+
+
+def coverage(trials: list[dict[str, Any]], planned: dict[str, int],
+             points: dict[str, list[str]] | None, method: str) -> tuple[int, int]:
+    """(points of the latest reference run tried by any invocation, tried points that run
+    does not have). Without the reference run's labels (older .meta.json): every distinct
+    point tried counts, none is known to be absent."""
+    tried = _ids(trials, method)
+    if points is None or method not in points:
+        return min(len(tried), planned.get(method, len(tried))), 0
+    ref = {point_id(label) for label in points[method]}
+    return len(tried & ref), len(tried - ref)
+
+
 def count(trials: list[dict[str, Any]], outcome: str) -> int:
     """How many trials ended so."""
     return sum(1 for t in trials if t["outcome"] == outcome)
@@ -72,11 +95,12 @@ def intro_lines(s: Sampling) -> list[str]:
 
 
 def sampling_lines(trials: list[dict[str, Any]], planned: dict[str, int], s: Sampling,
-                   ) -> list[str]:
+                   points: dict[str, list[str]] | None = None) -> list[str]:
     """What fraction of all points was sampled, how, and by which invocations."""
     total = sum(planned.values())
-    distinct = sum(len({t["point"] for t in _tried(trials) if t["method"] == m})
-                   for m in planned)
+    covered = [coverage(trials, planned, points, m) for m in planned]
+    distinct = sum(c[0] for c in covered)
+    others = sum(c[1] for c in covered)
     how = (f"every {s.stride}th point of each method's run-ordered list from index "
            f"{s.offset % s.stride}" if s.stride > 1 else "every point")
     if s.max_points:
@@ -85,8 +109,12 @@ def sampling_lines(trials: list[dict[str, Any]], planned: dict[str, int], s: Sam
     invocations: dict[str, list[dict[str, Any]]] = {}
     for t in trials:
         invocations.setdefault(t.get("invocation") or "(not recorded)", []).append(t)
+    elsewhere = (f" (and {others} tried points these reference runs do not have: an "
+                 "earlier invocation's reference run had them)" if others else "")
     lines = [f"Sampled: **{distinct} distinct points of the {total}** of this invocation's "
-             f"reference runs ({pct}), {len(_tried(trials))} trials. This invocation "
+             f"reference runs ({pct}){elsewhere}, {len(_tried(trials))} trials (a mid point "
+             "counts once whatever half-duration a reference run measured for it). This "
+             "invocation "
              f"(`{s.command}`) chose {how} ({sum(s.chosen.values())} points), tried "
              "round-robin across the methods so that a budget running out leaves every "
              f"method sampled about evenly; {s.minutes:.0f} min of lab time including one "
@@ -97,17 +125,20 @@ def sampling_lines(trials: list[dict[str, Any]], planned: dict[str, int], s: Sam
              "Invocations counted here:", ""]
     for command, mine in invocations.items():
         ats = sorted(t.get("at") or "" for t in mine)
-        commit = sorted({t.get("commit") or "?" for t in mine})
+        commit = sorted({re.sub(r"^([0-9a-f]{7})[0-9a-f]{33}$", r"\1", t.get("commit") or "?")
+                         for t in mine})
         lines.append(f"- `{command}` (commit {', '.join(commit)}, {ats[0]} – {ats[-1]}, "
                      f"{len(mine)} trials)")
     return lines
 
 
 def table_lines(trials: list[dict[str, Any]], planned: dict[str, int],
-                broken: dict[str, str]) -> list[str]:
+                broken: dict[str, str], points: dict[str, list[str]] | None = None,
+                ) -> list[str]:
     """One row per method."""
-    lines = ["", "| method | points in reference run | trials | distinct points tried | "
-             "survived | failed | missed (run passed the point first) | run failed before "
+    lines = ["", "| method | points in reference run | trials | distinct points tried "
+             "(of the reference run's) |"
+             " survived | failed | missed (run passed the point first) | run failed before "
              "its point (nothing killed) | out of service at "
              "kill (standby / maintenance / maintenance-mode / crm_mon unreadable) |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -123,8 +154,11 @@ def table_lines(trials: list[dict[str, Any]], planned: dict[str, int],
         out = " / ".join(str(sum(1 for t in tried if k in t["at_kill"] and (
             t["at_kill"][k] or k == "error"))) for k in (
                 "standby", "maintenance", "maintenance_mode", "error"))
+        ref, other = coverage(trials, planned, points, method)
+        share = (f" ({100 * ref / planned[method]:.0f} %)" if planned.get(method) else "")
+        share += f" + {other} not in it" if other else ""
         lines.append(f"| {METHOD_NO[method]} {label} | {planned.get(method, '-')} | "
-                     f"{len(tried)} | {len({t['point'] for t in tried})} | {len(ok)} | "
+                     f"{len(tried)} | {ref}{share} | {len(ok)} | "
                      f"{len(tried) - len(ok)} | {count(mine, 'missed')} | "
                      f"{count(mine, 'ended-early')} | {out} |")
     for method, why in broken.items():
@@ -157,11 +191,14 @@ def detail_lines(trials: list[dict[str, Any]], s: Sampling) -> list[str]:
 
 def write_section(trials: list[dict[str, Any]], planned: dict[str, int], s: Sampling,
                   broken: dict[str, str], notes: list[str] | None = None,
-                  doc: Path | None = None) -> None:
-    """Create or replace only the rel:crash section of docs/RELIABILITY.md (or `doc`)."""
+                  doc: Path | None = None, points: dict[str, list[str]] | None = None,
+                  ) -> None:
+    """Create or replace only the rel:crash section of docs/RELIABILITY.md (or `doc`).
+    `points`: the labels of the latest reference runs' points per method (coverage is
+    counted against them when given)."""
     doc = doc or DOC
-    lines = (intro_lines(s) + sampling_lines(trials, planned, s)
-             + table_lines(trials, planned, broken) + detail_lines(trials, s))
+    lines = (intro_lines(s) + sampling_lines(trials, planned, s, points)
+             + table_lines(trials, planned, broken, points) + detail_lines(trials, s))
     if notes:
         lines += [""] + notes
     lines.append(END)

@@ -502,25 +502,28 @@ def main() -> int:
         rows = (load_trials(Path(args.out)) if args.accumulate
                 else [asdict(t) for t in trials])
         write_section(rows, planned, sampling, broken, notes,
-                      Path(args.doc) if args.doc else None)
+                      Path(args.doc) if args.doc else None, labels)
         if args.out:  # what --render-only needs to write the section again
             Path(args.out + ".meta.json").write_text(json.dumps(
-                {"planned": planned, "broken": broken, "sampling": asdict(sampling)}))
+                {"planned": planned, "broken": broken, "sampling": asdict(sampling),
+                 "points": labels}))
 
     if args.render_only:
         meta = json.loads(Path(args.out + ".meta.json").read_text())
         saved = Sampling(**meta["sampling"])
         write_section(load_trials(Path(args.out)) if args.accumulate else [],
                       meta["planned"], saved, meta["broken"], notes,
-                      Path(args.doc) if args.doc else None)
+                      Path(args.doc) if args.doc else None, meta.get("points"))
         return 0
 
     planned: dict[str, int] = {}
+    labels: dict[str, list[str]] = {}  # the reference runs' points (coverage in the doc)
     lab = testing.bring_up(2, "crmsh", False)
     try:
         found = collect_references(lab, methods, args, params, quiet, broken,
                                    sampling.retried)
         planned.update({m: len(p) for m, p in found.items()})
+        labels.update({m: [point.label for point in p] for m, p in found.items()})
         chosen = {m: choose(p, args) for m, p in found.items()}
         sampling.chosen = {m: len(p) for m, p in chosen.items()}
         order = round_robin(chosen)
