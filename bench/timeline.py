@@ -69,19 +69,34 @@ def task_bars(state: Path) -> list[dict[str, Any]]:
     return bars
 
 
+def bench_pack_side(src: Path) -> dict[str, Any] | None:
+    """The pack side bench_methods recorded for the run in src: <out>/<row>/ (one run per
+    row, before --repeat) or <out>/<row>/s<i>/ (sample i of a row); None if not from it."""
+    for results, key, index in ((src.parent / "results.json", src.name, None),
+                                (src.parent.parent / "results.json", src.parent.name,
+                                 src.name[1:] if src.name[:1] == "s" else None)):
+        if not results.exists():
+            continue
+        row = json.loads(results.read_text()).get(key)
+        if not row:
+            continue
+        if "samples" not in row:
+            return row.get("pack")
+        if index is not None and index.isdigit() and int(index) - 1 < len(row["samples"]):
+            return row["samples"][int(index) - 1].get("pack")
+    return None
+
+
 def startup_seconds(src: Path) -> float | None:
     """CLI start -> first task, from bench_methods' results (when the run came from it)."""
-    results = src.parent / "results.json"
-    if not results.exists():
-        return None
-    row = json.loads(results.read_text()).get(src.name)
-    if not row:
+    pack = bench_pack_side(src)
+    if pack is None:
         return None
     runs, tasks = store_rows(src / "pack-state")
     first = min((t["started_at"] for t in tasks if t["started_at"]), default=None)
-    start = row["pack"].get("start")
-    if start is None and runs and row["pack"]["timing"]["before_first_task"] is not None:
-        start = runs[0]["created_at"] - row["pack"]["timing"]["before_first_task"]
+    start = pack.get("start")
+    if start is None and runs and pack["timing"]["before_first_task"] is not None:
+        start = runs[0]["created_at"] - pack["timing"]["before_first_task"]
     return first - start if first is not None and start is not None else None
 
 
