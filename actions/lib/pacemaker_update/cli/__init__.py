@@ -10,6 +10,7 @@ from typing import List, Optional
 
 from pacemaker_update.cli.common import EXIT_USAGE, emit
 from pacemaker_update.cli.parser import build_parser
+from pacemaker_update.cli.streams import quiet_std_streams
 from pacemaker_update.errors import PacemakerUpdateError
 
 __all__ = ["EXIT_USAGE", "build_parser", "main"]
@@ -34,8 +35,13 @@ def _handlers() -> dict:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point of the ``pacemaker-update`` console script."""
+    """Entry point of the ``pacemaker-update`` console script.
+
+    stdout/stderr are wrapped so that a terminal gone away (SSH session dropped: SIGHUP,
+    then EIO on every write) never stops a run mid-step: output is dropped from then on.
+    """
     args = build_parser().parse_args(argv)
+    restore = quiet_std_streams()
     try:
         return int(_handlers()[args.command](args))
     except PacemakerUpdateError as exc:
@@ -43,3 +49,9 @@ def main(argv: Optional[List[str]] = None) -> int:
             emit(args, {"error": exc.to_dict()}, "")
         sys.stderr.write(f"pacemaker-update: {exc}\n")
         return EXIT_USAGE if exc.code != "PACEMAKER_UPDATE_ERROR" else 1
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            restore()

@@ -96,7 +96,11 @@ def tty_prompt(schema: Dict[str, Any], task_id: str) -> Optional[Dict[str, Any]]
     sys.stderr.write(f"\nTask {task_id} asks for a response.\n")
     for name, prop in (schema.get("properties") or {}).items():
         text = (prop or {}).get("description") or name
-        reply = input("{} [{}] (empty: decide later): ".format(text, (prop or {}).get("type")))
+        try:
+            reply = input("{} [{}] (empty: decide later): ".format(
+                text, (prop or {}).get("type")))
+        except (EOFError, OSError):  # the terminal is gone (hangup): nobody to answer
+            return None
         if reply.strip() == "":
             return None
         if (prop or {}).get("type") == "boolean":

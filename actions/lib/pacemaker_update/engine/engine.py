@@ -353,25 +353,40 @@ class Engine:
             store.close()
 
     def install_signal_handlers(self) -> None:
-        """SIGINT/SIGTERM: pause gracefully after the running actions; a second one stops."""
+        """SIGINT/SIGTERM/SIGHUP: pause gracefully after the running actions.
+
+        A second SIGINT or SIGTERM stops at once (the person means it). SIGHUP (the
+        operator's terminal or SSH session went away) never does: a hangup often comes
+        twice (the kernel's and the shell's), and nobody is left to mean it.
+        """
+        hangup = getattr(signal, "SIGHUP", None)
 
         def handler(signum: int, frame: Any) -> None:
             if self.stop_event.is_set():
+                if signum == hangup:
+                    return
                 signal.signal(signum, signal.SIG_DFL)
                 os.kill(os.getpid(), signum)
                 return
             self.stop_event.set()
-            self.emit(
-                ProgressEvent(
-                    "note",
-                    "-",
-                    message=f"signal {signum}: pausing after the "
-                    "running action(s); send it again to stop now",
-                )
-            )
+            again = "" if signum == hangup else "; send it again to stop now"
+            # Never wait for the display from a signal handler: the interrupted code may
+            # hold its lock (a deadlock). The pause matters, this line does not (the run
+            # says "pause requested" itself), nor does a terminal that is gone (hangup).
+            if self._emit_lock.acquire(blocking=False):
+                try:
+                    self.on_event(ProgressEvent(
+                        "note", "-",
+                        message=f"signal {signum}: pausing after the running action(s){again}",
+                    ))
+                except OSError:
+                    pass
+                finally:
+                    self._emit_lock.release()
 
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(sig, handler)
+        for sig in (signal.SIGINT, signal.SIGTERM, hangup):
+            if sig is not None:
+                signal.signal(sig, handler)
 
     def runs(self, limit: int = 20) -> List[Dict[str, Any]]:
         """Recent top-level runs (for history)."""
