@@ -252,7 +252,8 @@ def _run_task(
     conductor: Any, task: Dict[str, Any], responder: Responder, calls: List[Call], depth: int
 ) -> None:
     if task["spec"].has_items():
-        raise DriverError("with-items is not used by these workflows")
+        _run_items(conductor, task, responder, calls, depth)
+        return
     for action in task["actions"]:
         ref = action["action"]
         running = events.ActionExecutionEvent(statuses.RUNNING)
@@ -278,6 +279,37 @@ def _run_task(
         conductor.update_task_state(
             task["id"], task["route"], events.ActionExecutionEvent(final, result=result)
         )
+
+
+def _run_items(
+    conductor: Any, task: Dict[str, Any], responder: Responder, calls: List[Call], depth: int
+) -> None:
+    """A with-items task as st2 runs it: every item the conductor hands out is started
+    (RUNNING) before any of them ends, as concurrent executions are; then each ends in item
+    order with the accumulated results so far (None for an item not ended yet)."""
+    actions = task["actions"]
+    count = task.get("items_count", len(actions))
+    if count == 0:  # an empty list: st2 completes the task at once, result []
+        for status in (statuses.RUNNING, statuses.SUCCEEDED):
+            event = events.ActionExecutionEvent(status, result=[])
+            conductor.update_task_state(task["id"], task["route"], event)
+        return
+    for action in actions:
+        running = events.TaskItemActionExecutionEvent(action["item_id"], statuses.RUNNING)
+        conductor.update_task_state(task["id"], task["route"], running)
+    results: List[Any] = [None] * count
+    for action in actions:
+        ref, item_id = action["action"], action["item_id"]
+        params = json.loads(json.dumps(action["input"] or {}))
+        check_params(ref, params)
+        calls.append(Call(ref, params, depth))
+        if is_workflow(ref):
+            raise DriverError("a subworkflow per item is not rehearsed")
+        ok, results[item_id] = responder(ref, params)
+        event = events.TaskItemActionExecutionEvent(
+            item_id, statuses.SUCCEEDED if ok else statuses.FAILED,
+            result=results[item_id], accumulated_result=list(results))
+        conductor.update_task_state(task["id"], task["route"], event)
 
 
 # --------------------------------------------------------------------------- fake cluster
