@@ -12,9 +12,14 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from helpers.fake_transport import CRM_MON, CommandScript, FakeClock, make_ctx  # noqa: E402
+from helpers.fake_transport import CRM_MON, FakeClock, make_ctx  # noqa: E402
+from helpers.node_threads import ConcurrentScript  # noqa: E402
 from pacemaker_update import ops  # noqa: E402
-from pacemaker_update.errors import InvalidInputError, VerificationError  # noqa: E402
+from pacemaker_update.errors import (  # noqa: E402
+    CommandFailedError,
+    InvalidInputError,
+    VerificationError,
+)
 from pacemaker_update.ops import base  # noqa: E402
 
 PCS_PROBE = [(["pcs", "--version"], "0.11.5\n"),
@@ -33,7 +38,7 @@ def clock(monkeypatch):
 
 @pytest.fixture
 def script():
-    s = CommandScript()
+    s = ConcurrentScript()  # start_cluster starts each node in a thread of its own
     yield s
     s.assert_done()
 
@@ -102,7 +107,7 @@ def test_a_rolling_stop_still_refuses_when_no_node_answers_crm_mon(script):
     assert err.value.code == "STATUS_UNAVAILABLE"
 
 
-# --- start_cluster: method 1's start, every node back to back --------------------------
+# --- start_cluster: method 1's start, every node at once --------------------------------
 
 def expect_starts(script, nodes):
     for node in nodes:
@@ -128,6 +133,40 @@ def test_start_cluster_starts_every_node_before_waiting_then_verifies_each(scrip
     starts = [c for c in script.calls if c["argv"][:2] == ["systemctl", "start"]]
     assert script.calls[:4] == starts  # all started before the first crm_mon
     assert clock.sleeps == [base.POLL_INTERVAL, base.POLL_INTERVAL]
+
+
+def test_start_cluster_starts_the_nodes_at_once(script):
+    """Neither node's corosync start returns before the other's was sent: the last node is
+    not held up by the others' starts (the outage of method 1 would pay them)."""
+    expect_starts(script, ["server1", "server2"])
+    corosync = ["systemctl", "start", "corosync"]
+    script.meet("server1", "server2", corosync)
+    script.meet("server2", "server1", corosync)
+    for argv, out in PCS_PROBE:
+        script.expect("server1", argv, stdout=out)
+    script.expect_status("server1", "two_node_normal", times=3)  # all online, own view
+    script.expect_status("server2", "two_node_normal")  # server2's own view
+    data = ops.start_cluster(make_ctx(script), ["server1", "server2"])
+    assert data["nodes"] == ["server1", "server2"]
+    for node in ("server1", "server2"):  # each node: corosync, then pacemaker
+        assert [c["argv"][2] for c in script.calls
+                if c["host"] == node and c["argv"][:2] == ["systemctl", "start"]] == [
+            "corosync", "pacemaker"]
+
+
+def test_start_cluster_a_failed_start_names_its_node_after_every_start_was_made(script):
+    script.expect("server1", ["systemctl", "start", "corosync"], rc=1,
+                  stderr="Job for corosync.service failed")
+    script.expect("server2", ["systemctl", "start", "corosync"])
+    script.expect("server2", ["systemctl", "start", "pacemaker"])
+    ctx = make_ctx(script)
+    with pytest.raises(CommandFailedError) as err:
+        ops.start_cluster(ctx, ["server1", "server2"])
+    assert err.value.details["host"] == "server1"
+    assert "corosync" in err.value.message
+    # server2 was started all the same (asked for at once); nothing was polled afterwards
+    assert sorted((c["host"], c["argv"][-1]) for c in ctx.commands) == [
+        ("server1", "corosync"), ("server2", "corosync"), ("server2", "pacemaker")]
 
 
 def test_start_cluster_fails_when_a_node_never_comes_online(script):

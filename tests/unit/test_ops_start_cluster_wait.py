@@ -15,6 +15,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from helpers.fake_transport import CRM_MON, make_ctx  # noqa: E402
+from helpers.node_threads import ConcurrentScript  # noqa: E402
 from helpers.ops_fixtures import PCS_PROBE  # noqa: E402
 from pacemaker_update import ops  # noqa: E402
 from pacemaker_update.errors import VerificationError  # noqa: E402
@@ -24,6 +25,14 @@ FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "crm_mon"
 NOT_CONNECTED = (FIXTURES / "live" / "starting_cib_not_connected.xml").read_text()
 
 pytestmark = pytest.mark.usefixtures("ops_clock")
+
+
+@pytest.fixture
+def ops_script():
+    """start_cluster starts each node in a thread of its own: their calls may interleave."""
+    s = ConcurrentScript()
+    yield s
+    s.assert_done()
 
 
 def starts_then_nobody_answers(ops_script):
