@@ -11,12 +11,22 @@ cached data (what a resumed conductor gets anyway), so nothing one run does reac
 ``graph.in_cycle(task_id)`` enumerates every simple cycle of the graph on each call (once
 per task transition); ``CycleMemoGraph`` enumerates them once per graph and forgets them
 when the graph changes. The answers are orquesta's own.
+
+orquesta also puts a deep copy of the whole workflow state (``__state``) into every context
+it builds for expressions (a task's input, a transition's criteria and publishes, the
+output), and copies those contexts again on the way. Expressions read ``__state`` only
+through orquesta's own functions (``succeeded()``, ``task_status()``...: the task pointers,
+routes and sequence; ``ctx('__state')`` is refused), and never write to it. ``Conductor``
+hands them the live task pointers, routes and sequence instead (no copy, and without the
+folded context history, which no function reads); a save serializes the state without
+copying it first (``json.dumps`` only reads). The rest of orquesta's copies stay.
 """
 
+import contextlib
 import hashlib
 import json
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Iterator, List, Optional
 
 from pacemaker_update.engine import compat
 
@@ -123,10 +133,54 @@ class Conductor(conducting.WorkflowConductor):  # type: ignore[misc]
 
     _texts: Optional[Dict[str, Any]] = None
 
+    @contextlib.contextmanager
+    def _state_lent(self, with_contexts: bool) -> Iterator[None]:
+        """``workflow_state.serialize()`` gives the live lists (no copy) inside the block.
+
+        Only for readers: the ``__state`` of expression contexts (``with_contexts`` False:
+        no function reads the context history) and ``json.dumps`` at a save.
+        """
+        state = self.workflow_state
+        if type(state).serialize is not conducting.WorkflowState.serialize:
+            yield  # another orquesta's state: its own serialize
+            return
+
+        def lent() -> Dict[str, Any]:
+            data = {"routes": state.routes, "sequence": state.sequence,
+                    "staged": state.staged, "status": state.status, "tasks": state.tasks}
+            if with_contexts:
+                data = {"contexts": state.contexts, **data}
+            if state.reruns:
+                data["reruns"] = state.reruns
+            return data
+
+        state.serialize = lent
+        try:
+            yield
+        finally:
+            del state.serialize
+
+    def get_task(self, task_id: str, route: int) -> Dict[str, Any]:
+        """orquesta's get_task, its ``__state`` lent rather than copied."""
+        with self._state_lent(False):
+            return super().get_task(task_id, route)  # type: ignore[no-any-return]
+
+    def make_task_context(self, *args: Any, **kwargs: Any) -> Dict[str, Any]:
+        """orquesta's make_task_context, its ``__state`` lent rather than copied."""
+        with self._state_lent(False):
+            return super().make_task_context(*args, **kwargs)  # type: ignore[no-any-return]
+
+    def render_workflow_output(self) -> None:
+        """orquesta's render_workflow_output, its ``__state`` lent rather than copied."""
+        with self._state_lent(False):
+            super().render_workflow_output()
+
     def serialize_json(self) -> str:
-        """``json.dumps(self.serialize())``, the same text, without re-encoding the spec and
-        the graph at every save (a third of the text; neither changes during a run)."""
-        data = self.serialize()
+        """``json.dumps(self.serialize())``, the same text, without copying the state first
+        and without re-encoding the spec and the graph at every save (a third of the text;
+        neither changes during a run)."""
+        with self._state_lent(True):
+            data = self.serialize()
         graph = self.graph
         key = (id(self.spec), id(graph), getattr(graph, "version", None))
         if self._texts is None or self._texts["key"] != key:

@@ -59,6 +59,7 @@ class RunDriver:
         self.action_time = self.delay_time = 0.0
         self.actions = 0
         self.requested: Optional[str] = None
+        self.dirty = True  # the conductor changed since the last save
 
     # -- events and persistence ---------------------------------------------
     def emit(self, kind: str, flight: Optional[Flight] = None, **kw: Any) -> None:
@@ -81,6 +82,7 @@ class RunDriver:
         text = dump() if dump else json.dumps(self.conductor.serialize())
         text = self.masker.hide_state(text)
         self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
+        self.dirty = False
 
     def update(self, flight: Flight, status: str, result: Any = None, acc: Any = None) -> None:
         """Feed one action status to the conductor (item-aware)."""
@@ -90,6 +92,7 @@ class RunDriver:
             event = events.TaskItemActionExecutionEvent(
                 flight.item_id, status, result=result, accumulated_result=acc
             )
+        self.dirty = True
         self.conductor.update_task_state(flight.task_id, flight.route, event)
 
     # -- the loop -----------------------------------------------------------
@@ -129,11 +132,17 @@ class RunDriver:
         self.save()
 
     def dispatch_ready(self) -> bool:
-        """Start every task the conductor says is ready; whether anything happened."""
+        """Start every task the conductor says is ready; whether anything happened.
+
+        Saved at the end unless the last thing done was an action's start, which saved
+        everything before it (``start_flight``): one write per step instead of two.
+        """
         tasks = self.conductor.get_next_tasks()
+        if tasks:
+            self.dirty = True  # rendering the tasks may have changed the state
         for task in tasks:
             self.dispatch_task(task)
-        if tasks:
+        if tasks and self.dirty:
             self.save()
         return bool(tasks)
 
@@ -164,6 +173,7 @@ class RunDriver:
     def fast_forward(self, flight: Flight, result: Any) -> None:
         """Complete a task that has nothing to run (no action, empty with-items)."""
         event = events.ActionExecutionEvent
+        self.dirty = True
         self.conductor.update_task_state(flight.task_id, flight.route, event(statuses.RUNNING))
         self.conductor.update_task_state(
             flight.task_id, flight.route, event(statuses.SUCCEEDED, result=result)

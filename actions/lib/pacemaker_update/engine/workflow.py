@@ -31,8 +31,11 @@ from orquesta.expressions import base as expr_base  # type: ignore  # noqa: E402
 from orquesta.specs import base as spec_base  # type: ignore  # noqa: E402
 from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
 
+from pacemaker_update.engine import specschemas  # noqa: E402
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
 from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError  # noqa: E402
+
+specschemas.install()
 
 
 def make_st2_context(
