@@ -30,6 +30,7 @@ from e2e_support import (
     reference_outage,
     run_cli,
     run_timings,
+    task_rows,
 )
 
 pytestmark = [pytest.mark.lab, pytest.mark.slow]
@@ -208,6 +209,12 @@ def test_method_updates_every_node_and_leaves_a_healthy_cluster(
         # the whole cluster stops: an outage is the method; the service comes back
         assert figures["failed"] > 0 and figures["outages"], figures
         assert lab.summary()["resources"]["web"], "service not running after method 1"
+        # every node's packages at once (one with-items item per node): each item started
+        # before any of them ended, so the outage paid one update, not one per node
+        items = [r for r in task_rows(tmp_path)
+                 if r["task_id"] == "update" and r["action"] == "pacemaker_update.update_packages"]
+        assert sorted(r["item_id"] for r in items) == list(range(lab.node_count)), items
+        assert max(r["started_at"] for r in items) < min(r["ended_at"] for r in items), items
     else:
         # the maintenance/standby/stop of a node that runs nothing never touches the service:
         # the client sees exactly the planned failovers (the primary's, and the failback),
