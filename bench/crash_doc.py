@@ -41,6 +41,7 @@ class Sampling:
     load_at_start: tuple[float, ...] = field(default_factory=os.getloadavg)
     load_at_end: tuple[float, ...] = field(default_factory=os.getloadavg)
     retried: dict[str, str] = field(default_factory=dict)
+    untried: bool = False  # --untried: only points no earlier trial of --out tried
 
 
 def _tried(trials: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -54,8 +55,11 @@ def point_id(label: str) -> str:
     return re.sub(r" mid \+[0-9.]+s$", " mid", label)
 
 
-def _ids(trials: list[dict[str, Any]], method: str) -> set[str]:
+def tried_ids(trials: list[dict[str, Any]], method: str) -> set[str]:
+    """The point ids (point_id) of `method` that a trial tried (survived or FAILED; a
+    missed or ended-early trial did not kill anything)."""
     return {point_id(t["point"]) for t in _tried(trials) if t["method"] == method}
+
 
 
 def coverage(trials: list[dict[str, Any]], planned: dict[str, int],
@@ -63,7 +67,7 @@ def coverage(trials: list[dict[str, Any]], planned: dict[str, int],
     """(points of the latest reference run tried by any invocation, tried points that run
     does not have). Without the reference run's labels (older .meta.json): every distinct
     point tried counts, none is known to be absent."""
-    tried = _ids(trials, method)
+    tried = tried_ids(trials, method)
     if points is None or method not in points:
         return min(len(tried), planned.get(method, len(tried))), 0
     ref = {point_id(label) for label in points[method]}
@@ -103,6 +107,9 @@ def sampling_lines(trials: list[dict[str, Any]], planned: dict[str, int], s: Sam
     others = sum(c[1] for c in covered)
     how = (f"every {s.stride}th point of each method's run-ordered list from index "
            f"{s.offset % s.stride}" if s.stride > 1 else "every point")
+    if s.untried:
+        how += (" not tried by an earlier trial of its --out (a mid point whatever its "
+                "half-duration)")
     if s.max_points:
         how += f", at most {s.max_points} per method"
     pct = f"{100 * distinct / total:.0f} %" if total else "-"

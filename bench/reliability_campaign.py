@@ -5,7 +5,7 @@ leave the cluster healthy.
     sudo PMU_LAB_INSTANCE=N .venv/bin/python bench/reliability_campaign.py
         [--methods rolling_standby,cluster_maintenance,...] [--stride 1] [--offset 0]
         [--max-points 0] [--budget-minutes 0] [--out results.jsonl] [--keep]
-        [--retry-no-watch]
+        [--retry-no-watch] [--untried]
 
 Injection points come from one uninterrupted reference run per method (same lab, same
 parameters): every action task of the run tree (python actions and the subworkflow tasks,
@@ -18,7 +18,11 @@ run gives a *mid* point: killed half its reference duration after it started.
 Order: first the reference run of every method, then the chosen points of all methods
 round-robin (one point of each method in turn), so a --budget-minutes that runs out leaves
 every method sampled about evenly. Chosen = every --stride-th point of a method's list,
-starting at --offset (a later campaign with another offset samples other points).
+starting at --offset (a later campaign with another offset samples other points). With
+--untried: every point of this invocation's reference runs that no trial of --out tried yet
+(survived or FAILED; a mid point matches whatever half-duration its reference run measured,
+a boundary point by its label) - the reference runs differ between invocations (timing, code
+changes), so offsets of one stride do not tile the latest runs' points; this closes the gap.
 
 Per point: `lab reset` (the same lab is reused between points), `pacemaker-update run
 update_cluster` in its own process group (as a user runs it, watcher on), wait for the
@@ -61,7 +65,14 @@ for extra in (ROOT / "lab", ROOT / "actions" / "lib", ROOT / "tests" / "lab", RO
     if str(extra) not in sys.path:
         sys.path.insert(0, str(extra))
 
-from crash_doc import METHODS, Sampling, load_trials, write_section  # noqa: E402
+from crash_doc import (  # noqa: E402
+    METHODS,
+    Sampling,
+    load_trials,
+    point_id,
+    tried_ids,
+    write_section,
+)
 from e2e_support import (  # noqa: E402
     CLI,
     METHOD_PACKAGES,
@@ -388,11 +399,21 @@ def use_watcher(method: str, quiet: set[str]) -> None:
     os.environ["PMU_E2E_RUN_ARGS"] = "--no-watch" if method in quiet else ""
 
 
-def choose(points: list[Point], args: argparse.Namespace) -> list[Point]:
-    """Every --stride-th point from --offset, at most --max-points of them."""
+def choose(points: list[Point], args: argparse.Namespace,
+           tried: set[str] | None = None) -> list[Point]:
+    """Every --stride-th point from --offset, at most --max-points of them; with `tried`
+    (--untried: the point ids of this method already tried in --out), only the others."""
     stride = max(args.stride, 1)
     chosen = points[args.offset % stride::stride]
+    if tried is not None:
+        chosen = untried_points(chosen, tried)
     return chosen[:args.max_points] if args.max_points else chosen
+
+
+def untried_points(points: list[Point], tried: set[str]) -> list[Point]:
+    """The points (run order kept) whose id (crash_doc.point_id of the label: a mid point
+    without its measured half-duration) is not in `tried`."""
+    return [p for p in points if point_id(p.label) not in tried]
 
 
 def round_robin(queues: dict[str, list[Point]]) -> list[tuple[str, Point]]:
@@ -456,6 +477,9 @@ def parse_args() -> argparse.Namespace:
                         help="these methods only without the watcher (comma-separated)")
     parser.add_argument("--reference-attempts", type=int, default=1,
                         help="tries of a method's reference run (failures are reported)")
+    parser.add_argument("--untried", action="store_true",
+                        help="only the points of this invocation's reference runs that no "
+                             "trial of --out tried yet (survived or FAILED)")
     parser.add_argument("--retry-no-watch", action="store_true",
                         help="a method whose reference run the watcher paused is tried again "
                              "without the watcher (the pause is reported)")
@@ -465,6 +489,8 @@ def parse_args() -> argparse.Namespace:
         parser.error(f"unknown methods {sorted(unknown)}")
     if args.accumulate and not args.out:
         parser.error("--accumulate needs --out")
+    if args.untried and not args.out:
+        parser.error("--untried needs --out")
     return args
 
 
@@ -488,7 +514,7 @@ def main() -> int:
     deadline = started + args.budget_minutes * 60 if args.budget_minutes else None
     command = " ".join(["bench/reliability_campaign.py"] + sys.argv[1:])
     sampling = Sampling(command, max(args.stride, 1), args.offset, args.max_points,
-                        args.budget_minutes, args.mid_threshold)
+                        args.budget_minutes, args.mid_threshold, untried=args.untried)
     notes = Path(args.notes).read_text().splitlines() if args.notes else None
     commit = git_head()
     params = {"failback": "none"}
@@ -524,7 +550,10 @@ def main() -> int:
                                    sampling.retried)
         planned.update({m: len(p) for m, p in found.items()})
         labels.update({m: [point.label for point in p] for m, p in found.items()})
-        chosen = {m: choose(p, args) for m, p in found.items()}
+        before = (load_trials(Path(args.out)) if args.untried and Path(args.out).exists()
+                  else [])
+        chosen = {m: choose(p, args, tried_ids(before, m) if args.untried else None)
+                  for m, p in found.items()}
         sampling.chosen = {m: len(p) for m, p in chosen.items()}
         order = round_robin(chosen)
         print(f"[crash] points {planned}, trying {len(order)}", flush=True)
