@@ -63,10 +63,10 @@ class Engine:
         poll_interval: float = 0.2,
         max_workers: int = 8,
     ) -> None:
-        self.registry = ActionRegistry(pack_dir or default_pack_dir())
         self.store = RunStore(state_dir)
         self.state_dir = self.store.state_dir
         self.cache_dir = inspection_cache_dir(self.state_dir)
+        self.registry = ActionRegistry(pack_dir or default_pack_dir(), self.cache_dir)
         self.config: Dict[str, Any] = dict(config or {})
         self.on_event = on_event or ignore_event
         self.user = user or getpass.getuser()

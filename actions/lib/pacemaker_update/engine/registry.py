@@ -12,6 +12,7 @@ import yaml
 
 from pacemaker_update.configcheck import SafeLoader
 from pacemaker_update.engine import params as params_mod
+from pacemaker_update.engine.yamlcache import load_yaml
 from pacemaker_update.errors import ConfigError, InvalidInputError
 
 SUPPORTED_RUNNERS = ("python-script", "orquesta", "core")
@@ -78,8 +79,9 @@ class ActionSpec:
 class ActionRegistry:
     """Actions of one pack directory, looked up by reference or bare name."""
 
-    def __init__(self, pack_dir: str) -> None:
+    def __init__(self, pack_dir: str, cache_dir: Optional[str] = None) -> None:
         self.pack_dir = os.path.abspath(pack_dir)
+        self.cache_dir = cache_dir  # where parsed metadata is kept (engine/yamlcache.py)
         self.actions_dir = os.path.join(self.pack_dir, "actions")
         self.pack_ref = read_pack_ref(self.pack_dir)
         self.actions: Dict[str, ActionSpec] = {}
@@ -97,7 +99,7 @@ class ActionRegistry:
                 continue
             path = os.path.join(self.actions_dir, fname)
             with open(path) as handle:
-                meta = yaml.load(handle, Loader=SafeLoader)  # noqa: S506 or {}
+                meta = load_yaml(handle.read(), SafeLoader, self.cache_dir)
             if not isinstance(meta, dict) or "name" not in meta:
                 raise ConfigError(f"Action metadata {path} has no name")
             ref = "{}.{}".format(self.pack_ref, meta["name"])

@@ -33,6 +33,7 @@ from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
 
 from pacemaker_update.engine import specschemas  # noqa: E402
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
+from pacemaker_update.engine.yamlcache import load_yaml  # noqa: E402
 from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError  # noqa: E402
 
 specschemas.install()
@@ -170,7 +171,7 @@ def inspect_text(
 _PARSED: Dict[str, Any] = {}
 
 
-def parse_workflow(text: str) -> Any:
+def parse_workflow(text: str, cache_dir: Optional[str] = None) -> Any:
     """The WorkflowSpec of a workflow text, parsed once per process per exact text.
 
     Parsing validates the YAML against orquesta's schemas (about 0.2 s for the big
@@ -179,7 +180,7 @@ def parse_workflow(text: str) -> Any:
     """
     key = hashlib.sha256(text.encode("utf-8")).hexdigest()
     if key not in _PARSED:
-        _PARSED[key] = WorkflowSpec(_preparsed(text))
+        _PARSED[key] = WorkflowSpec(_preparsed(text, cache_dir))
     return _PARSED[key]
 
 
@@ -192,7 +193,7 @@ def _plain_safe_load() -> bool:
     return "yaml.safe_load(spec)" in source and spec_base.yaml is yaml
 
 
-def _preparsed(text: str) -> Any:
+def _preparsed(text: str, cache_dir: Optional[str] = None) -> Any:
     """The text as orquesta would load it, through libyaml when that gives the same data.
 
     orquesta parses with pure-Python PyYAML (60 % of loading the pack's workflows at each
@@ -203,7 +204,7 @@ def _preparsed(text: str) -> Any:
     if loader is None or not _plain_safe_load():
         return text
     try:
-        data = yaml.load(text, Loader=loader)  # noqa: S506 - a safe loader
+        data = load_yaml(text, loader, cache_dir)  # libyaml's answer, kept per text
     except yaml.YAMLError:
         return text  # orquesta reports it in its own words
     return data if isinstance(data, dict) else text
@@ -223,7 +224,7 @@ def load_workflow(
     seen = set() if seen is None else seen
     seen.add(spec.ref)
     text = read_workflow_text(registry, spec)
-    wf_spec = parse_workflow(text)
+    wf_spec = parse_workflow(text, cache_dir)
     problems = inspect_text(wf_spec, text, st2_ctx, cache_dir)
     problems += _check_tasks(wf_spec, registry)
     for task in wf_spec.tasks.values():
