@@ -107,6 +107,9 @@ def apply_fixes() -> List[str]:
     if _fix_collections_aliases():
         _APPLIED.append("collections-abc-aliases")
     _import_networkx_without_numpy()  # before orquesta imports it (not a fix: a choice)
+    from pacemaker_update.engine import yaqltables  # before orquesta builds its YAQL engine
+
+    yaqltables.install()
     if _fix_inline_params_regex():
         _APPLIED.append("inline-params-regex")
     _APPLIED.append("checked")
