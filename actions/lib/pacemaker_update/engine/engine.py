@@ -76,6 +76,7 @@ class Engine:
         self.pending_response: Optional[Dict[str, Any]] = None
         self._emit_lock = threading.Lock()
         self.results: Dict[str, Tuple[str, Dict[str, Any]]] = {}
+        self._prepared: Dict[Optional[str], Tuple[ActionSpec, str]] = {}
         functions.register_functions()
         lazyyaql.install()
         functions.set_kv_reader(self._kv_reader)
@@ -117,7 +118,28 @@ class Engine:
 
     # -- starting and resuming --------------------------------------------------
     def prepare(self, workflow: str, params: Mapping[str, Any]) -> Tuple[ActionSpec, Dict]:
-        """Resolve and validate a workflow and its parameters (nothing runs)."""
+        """Resolve and validate a workflow and its parameters (nothing runs).
+
+        The CLI prepares before it starts (every check before anything runs) and ``start``
+        prepares again: the very next call with the same request reuses the answer (a
+        fresh copy of the values); any other call checks again.
+        """
+        try:
+            key: Optional[str] = json.dumps([workflow, params], sort_keys=True)
+        except (TypeError, ValueError):
+            key = None
+        kept, self._prepared = self._prepared.get(key), {}
+        if kept is not None:
+            return kept[0], json.loads(kept[1])
+        spec, values = self._prepare(workflow, params)
+        if key is not None:
+            try:
+                self._prepared = {key: (spec, json.dumps(values))}
+            except (TypeError, ValueError):
+                self._prepared = {}
+        return spec, values
+
+    def _prepare(self, workflow: str, params: Mapping[str, Any]) -> Tuple[ActionSpec, Dict]:
         spec = self.registry.resolve(workflow)
         if spec.runner_type != "orquesta":
             raise InvalidInputError(

@@ -70,7 +70,22 @@ def _is_expression(value: Any) -> bool:
     )
 
 
+_CHECKED: Dict[int, Any] = {}  # id(wf_spec) -> (wf_spec, registry, problems)
+
+
 def _check_tasks(wf_spec: Any, registry: ActionRegistry) -> List[str]:
+    """st2's checks of a workflow's literal action references, once per spec and registry
+    (a parsed spec is kept per text, see ``parse_workflow``; both are held here, so the
+    ids cannot be reused by other objects)."""
+    kept = _CHECKED.get(id(wf_spec))
+    if kept is not None and kept[0] is wf_spec and kept[1] is registry:
+        return list(kept[2])
+    errors = _task_problems(wf_spec, registry)
+    _CHECKED[id(wf_spec)] = (wf_spec, registry, list(errors))
+    return errors
+
+
+def _task_problems(wf_spec: Any, registry: ActionRegistry) -> List[str]:
     errors: List[str] = []
     for name, task in wf_spec.tasks.items():
         ref = getattr(task, "action", None)
