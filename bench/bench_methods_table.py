@@ -274,3 +274,16 @@ def render(rows: list[dict[str, Any]], ran: str, order: Sequence[str]) -> str:
                                          r.get("pack_args") or [])):
         lines.append(render_row(r))
     return "\n".join(lines)
+
+
+def union_seconds(intervals: list[tuple[float, float]]) -> float:
+    """Length of the union of [start, end] intervals (overlaps counted once)."""
+    total, reach = 0.0, None
+    for start, end in sorted(intervals):
+        if reach is None or start > reach:
+            total += end - start
+            reach = end
+        elif end > reach:
+            total += end - reach
+            reach = end
+    return total

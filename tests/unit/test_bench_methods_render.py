@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, Dict, List
 
+import pytest
+
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 import bench_methods_table as table  # noqa: E402
@@ -188,3 +190,11 @@ def test_render_sorts_rows_and_says_what_the_medians_are() -> None:
         ("2", "pcs", "full_stop"), ("3", "crmsh", "stack_update")]
     assert "is the median, over the row's complete samples" in body
     assert "commit abc1234" in body and "1/3 sample(s) per row" in body
+
+
+def test_time_inside_actions_counts_concurrent_actions_once() -> None:
+    # method 1's per-node updates run at once: 2 nodes x 0.4 s side by side are 0.4 s of the
+    # run, not 0.8 s (counting them twice made the runner's overhead negative)
+    assert table.union_seconds([(10.0, 10.4), (10.1, 10.5), (12.0, 13.0)]) == pytest.approx(1.5)
+    assert table.union_seconds([(1.0, 5.0), (2.0, 3.0)]) == pytest.approx(4.0)
+    assert table.union_seconds([]) == 0.0
