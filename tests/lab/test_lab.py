@@ -168,6 +168,26 @@ def test_fail_next_update_fails_once(fresh_lab: Any) -> None:
     assert [t["ok"] for t in fresh_lab.package_log("server2")] == [False, True]
 
 
+def test_second_yum_update_waits_for_the_first_and_changes_nothing(fresh_lab: Any) -> None:
+    # yum takes one lock per host: an update started while another still runs (a resumed run
+    # re-running the update of a killed one) waits, then finds nothing left to do
+    import threading
+    fresh_lab.slow_next_update("server2", 3.0)
+    first: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: first.update(
+        res=fresh_lab.exec("server2", ["yum", "-y", "update"])))
+    worker.start()
+    time.sleep(1.0)
+    second = fresh_lab.exec("server2", ["yum", "-y", "update"])
+    worker.join(30)
+    assert first["res"].returncode == 0, first["res"].stderr
+    assert second.returncode == 0, second.stderr
+    assert "holding the yum lock" in second.stderr
+    assert "Nothing to do" in second.stdout
+    assert [t["ok"] for t in fresh_lab.package_log("server2")] == [True]
+    assert fresh_lab.package_db("server2")["pacemaker"] == "2.1.6-1.el9"
+
+
 def test_faults_crash_poweron_kill_move(fresh_lab: Any) -> None:
     fresh_lab.kill_service("server1")
     wait_for(lambda: fresh_lab.summary("server2")["failures"] >= 1)

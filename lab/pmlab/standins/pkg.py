@@ -5,7 +5,13 @@ Works on the node's package DB (<lab>/nodes/<node>/pkgdb.json) and the lab repos
 (<lab>/repo.json: every known version per package, oldest first). Each transaction is logged
 to <lab>/nodes/<node>/pkg-transactions.jsonl with what was running on the node at that
 moment. A flag file `fail-next-update` makes the next transaction fail like yum does.
+One transaction at a time per node, as the real tools lock: yum/dnf wait for the holder
+("Another app is currently holding the yum lock; waiting for it to exit..."), apt-get fails
+at once ("E: Could not get lock ..."). The DB is read after the lock is taken, so a second
+update started while the first still runs (e.g. a resumed run re-running an update whose
+process outlived the killed runner) sees what the first one installed.
 """
+import fcntl
 import json
 import os
 import re
@@ -304,9 +310,38 @@ def apt_get(args: List[str]) -> int:
     return 100
 
 
+TRANSACTIONS = {"yum": ("update", "upgrade", "downgrade"),
+                "dnf": ("update", "upgrade", "downgrade"),
+                "apt-get": ("upgrade", "dist-upgrade", "install")}
+
+
+def take_package_lock(prog: str, args: List[str]) -> Optional[int]:
+    """Lock the node's package DB for a transaction like the real tool; -1: none needed,
+    None: apt-get found it held (it fails, it does not wait)."""
+    words = [a for a in args if not a.startswith("-")]
+    if not words or words[0] not in TRANSACTIONS.get(prog, ()):
+        return -1
+    fd = os.open(os.path.join(common.node_dir(), "pkg.lock"), os.O_CREAT | os.O_RDWR, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except BlockingIOError:
+        if prog == "apt-get":
+            os.close(fd)
+            print("E: Could not get lock /var/lib/dpkg/lock-frontend. It is held by another "
+                  "process (apt-get)", file=sys.stderr)
+            return None
+        print("Another app is currently holding the yum lock; waiting for it to exit...",
+              file=sys.stderr, flush=True)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        return fd
+
+
 def main(argv: List[str]) -> int:
     """pkg.py PROG ARGS... (PROG = yum|dnf|rpm|apt-get|dpkg-query)."""
     prog, args = argv[0], argv[1:]
+    if take_package_lock(prog, args) is None:
+        return 100  # the lock fd (if any) stays open until the process exits
     if prog in ("yum", "dnf"):
         return yum(prog, args)
     if prog == "rpm":
