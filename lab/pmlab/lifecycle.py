@@ -160,6 +160,7 @@ def down() -> list[str]:
     for tmp in lab_dir().glob("state.*.tmp"):  # a writer killed between write and rename
         tmp.unlink(missing_ok=True)
     shutil.rmtree(lab_dir() / "sbin", ignore_errors=True)
+    shutil.rmtree(STANDINS, ignore_errors=True)  # copied at `up`; nothing runs them now
     return []
 
 

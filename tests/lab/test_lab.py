@@ -231,6 +231,7 @@ def assert_nothing_left() -> None:
 
     assert leftovers() == []
     assert not (lab_dir() / "state.json").exists()
+    assert not (lab_dir() / "standins").exists()
 
 
 def test_two_nodes_down_leaves_nothing(lab_factory: Any) -> None:
