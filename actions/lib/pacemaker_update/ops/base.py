@@ -153,6 +153,18 @@ def _read_state(ctx: Any, node: str) -> ClusterState:
     return parse_crm_mon_xml(res.stdout)
 
 
+UNANSWERED = (TransportError, CommandFailedError, ClusterStateError)
+
+
+def is_unanswered(exc: BaseException) -> bool:
+    """The node gave no view of the cluster (unreachable, crm_mon failed, or crm_mon said it
+    cannot read its CIB, e.g. pacemaker still starting): ask another node or later. Any
+    other ClusterStateError (invalid XML, unknown schema) is an answer nobody can judge."""
+    if isinstance(exc, ClusterStateError):  # a VerificationError is a verdict, not silence
+        return exc.code == "CRM_MON_FAILED" and not isinstance(exc, VerificationError)
+    return isinstance(exc, (TransportError, CommandFailedError))
+
+
 def read_state(ctx: Any, exclude: Sequence[str] = (),
                prefer: Sequence[str] = ()) -> Tuple[str, ClusterState]:
     """(node read from, state): crm_mon on the first reachable node not in ``exclude``.
@@ -166,11 +178,9 @@ def read_state(ctx: Any, exclude: Sequence[str] = (),
     for node in order:
         try:
             return node, _read_state(ctx, node)
-        except (TransportError, CommandFailedError, ClusterStateError) as exc:
-            if isinstance(exc, ClusterStateError) and exc.code != "CRM_MON_FAILED":
+        except UNANSWERED as exc:
+            if not is_unanswered(exc):
                 raise
-            # crm_mon answered that it cannot read the cluster (its CIB connection is
-            # down, e.g. pacemaker still starting): like a stopped node, ask the next one
             ctx.warn(f"cannot read crm_mon on {node} ({exc.code})")
             last = exc
     if last is None:

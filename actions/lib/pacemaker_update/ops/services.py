@@ -23,8 +23,10 @@ from ..state import ClusterState
 from .base import (
     CLOCK,
     POLL_INTERVAL,
+    UNANSWERED,
     check_node,
     check_timeout,
+    is_unanswered,
     poll_until,
     read_state,
     run_change,
@@ -248,9 +250,8 @@ def _poll_started_together(ctx: Any, names: List[str], deadline: float, wait: fl
             poll_until(ctx, lambda s: [p for n in names for p in started_problems(s, n)],
                        expected, max(0.0, deadline - CLOCK.now()))
             return
-        except (TransportError, CommandFailedError, ClusterStateError) as exc:
-            if isinstance(exc, VerificationError) or (
-                    isinstance(exc, ClusterStateError) and exc.code != "CRM_MON_FAILED"):
+        except UNANSWERED as exc:
+            if not is_unanswered(exc):
                 raise
             if CLOCK.now() >= deadline:
                 raise VerificationError(
