@@ -61,6 +61,7 @@ class RunDriver:
         self.actions = 0
         self.requested: Optional[str] = None
         self.dirty = True  # the conductor changed since the last save
+        self.pending: List[Dict[str, Any]] = []  # task rows written with the next save
 
     # -- events and persistence ---------------------------------------------
     def emit(self, kind: str, flight: Optional[Flight] = None, **kw: Any) -> None:
@@ -77,13 +78,26 @@ class RunDriver:
         self.engine.emit(ProgressEvent(kind, self.run_id, depth=self.depth, **kw))
 
     def save(self) -> None:
-        """Write the conductor state (secrets replaced by markers), its history folded first."""
+        """Write the conductor state (secrets replaced by markers), its history folded first,
+        with the rows of the tasks fast-forwarded since the last save (one transaction)."""
         compact_contexts(self.conductor)
         dump = getattr(self.conductor, "serialize_json", None)
         text = dump() if dump else json.dumps(self.conductor.serialize())
         text = self.masker.hide_state(text)
-        self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
+        if self.pending and not self.store.db.in_transaction:
+            with self.store.transaction():
+                self.flush_rows()
+                self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
+        else:
+            self.flush_rows()
+            self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
         self.dirty = False
+
+    def flush_rows(self) -> None:
+        """Write the task rows kept for the next save (in the caller's transaction)."""
+        rows, self.pending = self.pending, []
+        for row in rows:
+            self.store.add_task(row)
 
     def update(self, flight: Flight, status: str, result: Any = None, acc: Any = None) -> None:
         """Feed one action status to the conductor (item-aware)."""
@@ -135,8 +149,10 @@ class RunDriver:
     def dispatch_ready(self) -> bool:
         """Start every task the conductor says is ready; whether anything happened.
 
-        Saved at the end unless the last thing done was an action's start, which saved
-        everything before it (``start_flight``): one write per step instead of two.
+        Saved at the end when an action was started here (its start saved everything
+        before it: ``start_flight``) or when only tasks without action were completed: those
+        are saved with the next save (the next action's start, a request, the run's end), in
+        one transaction with their task rows; a process killed before that does them again.
         """
         tasks = self.conductor.get_next_tasks()
         if tasks:
@@ -144,9 +160,16 @@ class RunDriver:
         alone = len(tasks) == 1 and not self.futures and len(tasks[0]["actions"]) == 1
         for task in tasks:
             self.dispatch_task(task, inline=alone and not task["spec"].has_items())
-        if tasks and self.dirty:
+        if tasks and self.dirty and not self._only_fast_forwarded(tasks):
             self.save()
         return bool(tasks)
+
+    def _only_fast_forwarded(self, tasks: List[Dict[str, Any]]) -> bool:
+        return all(
+            (t["spec"].has_items() and t.get("items_count") == 0)
+            or all(a.get("action") is None for a in t["actions"])
+            for t in tasks
+        )
 
     def dispatch_task(self, task: Dict[str, Any], inline: bool = False) -> None:
         """Mark a task's actions running and start them (or fast-forward the task).
@@ -184,7 +207,7 @@ class RunDriver:
             flight.task_id, flight.route, event(statuses.SUCCEEDED, result=result)
         )
         now = time.time()
-        self.store.add_task(
+        self.pending.append(
             {
                 "run_id": self.run_id,
                 "task_id": flight.task_id,
@@ -211,6 +234,7 @@ class RunDriver:
         if flight.child_run is None and self.engine.is_workflow(flight.ref):
             flight.child_run = self.engine.new_run_id()
         with self.store.transaction():
+            self.flush_rows()  # the tasks completed before this one come first
             flight.seq = self.store.add_task(
                 {
                     "run_id": self.run_id,
