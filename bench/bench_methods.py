@@ -21,7 +21,10 @@ section of docs/BENCHMARKS.md (or --doc).
 Usage (root; give the lab instance, the lab is brought up and always torn down):
   PMU_LAB_INSTANCE=3 .venv/bin/python bench/bench_methods.py \
       [--methods rolling_standby,...] [--frontends crmsh,pcs] [--nodes 2,3] [--repeat 3] \
-      [--max-load 1.5 [--load-wait 300]] [--no-write | --doc FILE] [--render-only]
+      [--max-load 1.5 [--load-wait 300]] [--pack-args=--no-watch] \
+      [--no-write | --doc FILE] [--render-only]
+(--pack-args takes the pack's extra CLI arguments as one word; `--pack-args --no-watch`
+works too.)
 """
 from __future__ import annotations
 
@@ -358,6 +361,21 @@ def refresh_rows(rows: list[dict[str, Any]], out: Path) -> None:
                     pack["codes"] = error_codes(json.loads((saved / "stdout.json").read_text()))
 
 
+def join_pack_args(argv: list[str]) -> list[str]:
+    """`--pack-args --no-watch` as `--pack-args=--no-watch`: argparse takes a value that
+    starts with '-' for an option and fails with "expected one argument"."""
+    fixed: list[str] = []
+    i = 0
+    while i < len(argv):
+        if argv[i] == "--pack-args" and i + 1 < len(argv):
+            fixed.append(f"--pack-args={argv[i + 1]}")
+            i += 2
+        else:
+            fixed.append(argv[i])
+            i += 1
+    return fixed
+
+
 def parse_args() -> argparse.Namespace:
     """Command line."""
     ap = argparse.ArgumentParser(description=__doc__,
@@ -374,12 +392,12 @@ def parse_args() -> argparse.Namespace:
     ap.add_argument("--out", default=f"/var/tmp/pmu-bench-methods{INSTANCE}")
     ap.add_argument("--doc", default=str(DOC), help="the Markdown file whose bench:methods "
                     "section is rewritten (default docs/BENCHMARKS.md)")
-    ap.add_argument("--pack-args", default="", help="extra CLI arguments of the pack's run, "
-                    "e.g. --no-watch (a separate row)")
+    ap.add_argument("--pack-args", default="", help="extra CLI arguments of the pack's run "
+                    "(a separate row), e.g. --pack-args=--no-watch")
     ap.add_argument("--no-write", action="store_true", help="do not touch the --doc file")
     ap.add_argument("--render-only", action="store_true", help="rewrite the table from "
                     "results.json without running anything")
-    args = ap.parse_args()
+    args = ap.parse_args(join_pack_args(sys.argv[1:]))
     args.methods = [m for m in args.methods.split(",") if m]
     if set(args.methods) - set(METHODS):
         ap.error(f"unknown method(s): {set(args.methods) - set(METHODS)}")
