@@ -149,10 +149,10 @@ def read_pack_ref(pack_dir: str) -> str:
     path = os.path.join(pack_dir, "pack.yaml")
     try:
         with open(path) as handle:
-            meta = yaml.load(handle, Loader=SafeLoader)  # noqa: S506 or {}
-    except OSError as exc:
+            meta = yaml.load(handle, Loader=SafeLoader)  # noqa: S506 - SafeLoader
+    except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"Cannot read {path}: {exc}") from exc
-    ref = meta.get("ref") or meta.get("name")
+    ref = (meta.get("ref") or meta.get("name")) if isinstance(meta, dict) else None
     if not ref:
         raise ConfigError(f"{path} has neither ref nor name")
     return str(ref)
