@@ -20,6 +20,7 @@ A failure of one of these is a safety bug: the assertion message says which prop
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -105,6 +106,29 @@ def out_of_service(sample: dict[str, Any]) -> list[str]:
                   if a.get("standby") == "true" or a.get("maintenance") == "true")
 
 
+def dump(lab: Any, doc: dict[str, Any], watch: CrmWatch, state_dir: Path,
+         now: dict[str, Any]) -> None:
+    """Opt-in (PMU_FAULTS_DUMP=DIR): what a user sees at the end of the scenario, written to
+    DIR/<test>.json before any assertion: the run's --json document, `show RUN --json`, its
+    stderr (the text a person reads), crm_mon at the end and the nodes crm_mon showed out of
+    service all along. Nothing is asserted here."""
+    where = os.environ.get("PMU_FAULTS_DUMP")
+    if not where:
+        return
+    try:
+        shown: Any = show(lab, state_dir, doc["run_id"])
+    except Exception as exc:  # noqa: BLE001 - a dump, never a verdict
+        shown = {"error": repr(exc)}
+    record = {"doc": doc, "show": shown, "stderr": (state_dir / "err.log").read_text()[-6000:],
+              "crm_mon_end": now, "dc_end": now.get("dc"),
+              "out_of_service_seen": sorted({tuple(out_of_service(s)) for _, s in watch.samples}),
+              "maintenance_mode_seen": watch.maintenance_mode_seen(),
+              "service_nodes": watch.service_nodes(), "samples": len(watch.samples)}
+    Path(where).mkdir(parents=True, exist_ok=True)
+    name = os.environ.get("PYTEST_CURRENT_TEST", state_dir.name).split("::")[-1].split(" ")[0]
+    (Path(where) / f"{name}.json").write_text(json.dumps(record, indent=1, default=str))
+
+
 def assert_safe_end(lab: Any, doc: dict[str, Any], watch: CrmWatch, state_dir: Path,
                     allowed: tuple[str, ...] = ("paused", "failed")) -> dict[str, Any]:
     """The properties every fault scenario must keep; returns crm_mon's digest at the end."""
@@ -114,6 +138,7 @@ def assert_safe_end(lab: Any, doc: dict[str, Any], watch: CrmWatch, state_dir: P
     assert not two, f"SAFETY: two nodes out of service at once: {two[:3]}"
     assert not watch.maintenance_mode_seen(), "SAFETY: maintenance-mode was switched on"
     now = lab.summary()
+    dump(lab, doc, watch, state_dir, now)
     report = (doc.get("output") or {}).get("report") or {}
     failure = {k: (report.get("failure") or {}).get(k) for k in ("node", "step", "code", "next")}
     print(f"\n[faults] run {status}; pause_cause "
