@@ -120,6 +120,13 @@ class SSHDServer:
         self.host_key = self.dir / "host_ed25519"
         self.other_host_key = self.dir / "other_host_ed25519"  # a different host's key
         self.log_path = self.dir / "sshd.log"
+        # SetEnv of every session. SHLVL=1 makes the session's bash a nested shell, which
+        # does not source ~/.bashrc: root's .bashrc on these machines runs `pyenv init`, i.e.
+        # `pyenv rehash` under a lock file, and a session killed half-way (the drop tests)
+        # left that lock behind, so every later SSH command waited on it until it timed out
+        # (17 transport tests at once in a CI-like run). The pack's commands need nothing
+        # from it.
+        self.session_env: List[str] = ["SHLVL=1"]
         self._proc: Optional[subprocess.Popen] = None  # type: ignore[type-arg]
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -134,7 +141,9 @@ class SSHDServer:
         last_error = ""
         for _attempt in range(5):
             self.port = find_free_port()
-            (self.dir / "sshd_config").write_text(_CONFIG.format(port=self.port, dir=self.dir))
+            (self.dir / "sshd_config").write_text(
+                _CONFIG.format(port=self.port, dir=self.dir)
+                + f"SetEnv {' '.join(self.session_env)}\n")
             last_error = self._spawn()
             if not last_error:
                 return self
@@ -204,7 +213,6 @@ class SSHDServer:
         while time.monotonic() < deadline and any(
                 os.path.exists(f"/proc/{pid}") for pid in kids):
             time.sleep(0.02)
-        release_stale_pyenv_lock()
         return len(kids)
 
     def host_key_line(self, other: bool = False) -> str:
@@ -223,24 +231,6 @@ class SSHDServer:
     def known_hosts(self) -> str:
         """Path of a known_hosts file holding this server's real host key."""
         return self.write_known_hosts("known_hosts", self.host_key_line())
-
-
-def release_stale_pyenv_lock() -> None:
-    """A dropped session can kill root's .bashrc half-way through ``pyenv rehash`` (pyenv
-    init), leaving its lock file: every later SSH command would then wait on it. Remove the
-    lock when no rehash is running any more (the sessions we killed held it)."""
-    lock = os.path.expanduser("~/.pyenv/shims/.pyenv-shim")
-    if not os.path.exists(lock):
-        return
-    for pid in (p for p in os.listdir("/proc") if p.isdigit()):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                if b"pyenv-rehash" in handle.read():
-                    return
-        except OSError:
-            continue
-    with contextlib.suppress(OSError):
-        os.unlink(lock)
 
 
 @pytest.fixture(scope="session")

@@ -99,12 +99,9 @@ class StandInSSHD(SSHDServer):
         return len(direct)
 
     def start(self) -> "StandInSSHD":
-        real = sshd_helper._CONFIG
-        sshd_helper._CONFIG = real + f"SetEnv PATH={self.bin}:/usr/bin:/bin:/usr/sbin:/sbin\n"
-        try:
-            super().start()
-        finally:
-            sshd_helper._CONFIG = real
+        self.session_env = [*self.session_env,
+                            f"PATH={self.bin}:/usr/bin:/bin:/usr/sbin:/sbin"]
+        super().start()
         return self
 
 
