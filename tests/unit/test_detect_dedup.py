@@ -106,3 +106,28 @@ def test_after_pairing_the_same_failure_again_is_news():
     snaps.push("two_node_normal")
     p.poll_once(now=105)                                  # cleaned up
     assert alarms(p.handle_alert(FAILED_APP, now=110)) == ["failed_action"]
+
+
+def test_a_late_alert_is_judged_as_of_its_change_not_its_arrival():
+    # the workflow announced the standby of server1, verified it and closed the entry; the
+    # alert agent's POST for the stop that standby caused arrives 1.5 s after the close
+    from pacemaker_update.detect import new_entry
+    from pacemaker_update.detect.ledger import close_entry
+
+    def late(**stamp):
+        p, _ = poller("two_node_normal")
+        entry = new_entry("lab", "run1", "standby_server1", "standby", "server1", now=95)
+        p.ledger.put(close_entry(entry, now=100.0))
+        return alarms(p.handle_alert({**STOP_VIP, **stamp}, now=101.5))
+
+    assert late(timestamp_epoch="99", timestamp_usec="500000") == []
+    # a stop that happened after the close is news, however late it arrives
+    assert late(timestamp_epoch="101", timestamp_usec="200000") == ["resource_stopped"]
+    # no time in the alert: judged as of its arrival, as before
+    assert late() == ["resource_stopped"]
+    # a node clock far behind never reaches back more than ALERT_MAX_LOOKBACK (10 s)
+    p, _ = poller("two_node_normal")
+    entry = new_entry("lab", "run1", "standby_server1", "standby", "server1", now=60)
+    p.ledger.put(close_entry(entry, now=70.0))
+    assert alarms(p.handle_alert({**STOP_VIP, "timestamp_epoch": "65"}, now=101.5)) == [
+        "resource_stopped"]

@@ -33,6 +33,12 @@ ALERT_REPEAT_SECONDS = 5.0
 # An alert may reach us a moment before crm_mon shows its change: such an alert is kept
 # until the next poll pairs it (a duplicate dispatch is harmless, a swallowed one is not).
 ALERT_CLOCK_SLACK = 1.0
+# An alert is judged as of the moment Pacemaker saw its change (CRM_alert_timestamp_epoch,
+# minus the slack above for the nodes' clocks), not as of its arrival: under load the agent's
+# POST can come after the workflow verified its step and closed the ledger entry (seen on the
+# lab: the re-probe's stop of the ping clone after start_pacemaker, judged unexpected). Never
+# more than this far back, whatever the node's clock says.
+ALERT_MAX_LOOKBACK = 10.0
 
 TransportFactory = Callable[[Any, str], Any]
 
@@ -135,8 +141,9 @@ class ClusterPoller:
               since: Optional[float] = None) -> List[Dispatch]:
         """Classify events against the ledger, drop repeats, build the dispatches.
 
-        ``since`` (polls only) is when the previous snapshot was read: the changes
-        happened after it, so an entry the workflow closed in between still covers them.
+        ``since``: for a poll, when the previous snapshot was read; for an alert, when its
+        change happened (:func:`alert_since`). The changes happened after it, so an entry
+        the workflow closed in between still covers them.
         """
         clock = time.time() if now is None else now
         entries = self._entries(clock, since)
@@ -227,5 +234,18 @@ class ClusterPoller:
         if alert.get("cluster") not in (None, self.cluster.name):
             raise InvalidInputError(f"alert for cluster {alert.get('cluster')!r} sent to the "
                                     f"watcher of {self.cluster.name!r}", code="ALERT_WRONG_CLUSTER")
+        clock = time.time() if now is None else now
         with self.lock:
-            return self.judge(alert_to_events(alert, self.cluster.name, _now_iso()), now)
+            return self.judge(alert_to_events(alert, self.cluster.name, _now_iso()), clock,
+                              alert_since(alert, clock))
+
+
+def alert_since(alert: Dict[str, str], clock: float) -> Optional[float]:
+    """When the alert's change happened, as ``since`` for :meth:`ClusterPoller.judge`: its
+    epoch minus ALERT_CLOCK_SLACK, at most ALERT_MAX_LOOKBACK back; None when the alert
+    carries no usable time (judged as of its arrival, as before)."""
+    try:
+        happened = float(alert["timestamp_epoch"]) + float(alert.get("timestamp_usec", 0)) / 1e6
+    except (KeyError, ValueError):
+        return None
+    return min(clock, max(happened - ALERT_CLOCK_SLACK, clock - ALERT_MAX_LOOKBACK))
