@@ -225,6 +225,10 @@ def test_package_update_fails(lab: Any, tmp_path: Path) -> None:
     assert lab.package_db(secondary)["httpd"].startswith("2.4.57")
     assert now["resources"]["web"] == [primary]
     assert primary not in watch.seen("standby")
+    # the run has ended: what to run next is a rollback, never `resume` (refused: finished)
+    steps = doc["cluster_now"]["next"]
+    assert steps and steps[0].startswith("pacemaker-update run rollback --cluster")
+    assert not any("resume" in step for step in steps), steps
 
 
 def test_service_dies_on_the_updated_node_after_failover(lab: Any, tmp_path: Path) -> None:

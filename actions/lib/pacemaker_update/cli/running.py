@@ -4,7 +4,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 from pacemaker_update.cli.common import emit, load_cluster, make_engine, parse_listen, parse_pairs
 from pacemaker_update.errors import InvalidInputError
@@ -169,20 +169,28 @@ def check_names(params: Dict[str, Any], config_path: Optional[str]) -> None:
         validate_unit_name(unit, field="restart_services")
 
 
+def next_steps(run_id: str, cluster: Any, status: str) -> List[str]:
+    """What a person can run next on a run that stopped before its end: a paused or
+    interrupted run can be resumed (or canceled, then rolled back); a failed one has ended,
+    so only a rollback brings the cluster back (resume would be refused: RUN_FINISHED)."""
+    rollback = (f"pacemaker-update run rollback --cluster {cluster}  (back to a safe state: "
+                "every node online, maintenance lifted through the exit guard)")
+    if status == "failed":
+        return [f"{rollback}, after fixing the cause (pacemaker-update show {run_id}: where "
+                "it failed)"]
+    return [f"pacemaker-update resume {run_id}  (after fixing the cause: continues where it "
+            "stopped)", f"pacemaker-update cancel {run_id}; {rollback}"]
+
+
 def cluster_standing(params: Dict[str, Any], config_path: Optional[str],
-                     run_id: str) -> Dict[str, Any]:
+                     run_id: str, run_status: str = "paused") -> Dict[str, Any]:
     """Where every node of the run's cluster is NOW (read from crm_mon, read-only) and what
     to do next: printed and put in --json whenever an update stops before its end, so
     nobody has to guess which node was left in standby or maintenance."""
     from pacemaker_update.actionbase import ActionContext
     from pacemaker_update.ops.status import cluster_status
 
-    out: Dict[str, Any] = {"next": [f"pacemaker-update resume {run_id}  (after fixing the "
-                                    "cause: continues where it stopped)",
-                                    f"pacemaker-update cancel {run_id}; pacemaker-update run "
-                                    f"rollback --cluster {params.get('cluster')}  (back to a "
-                                    "safe state: every node online, maintenance lifted "
-                                    "through the exit guard)"]}
+    out: Dict[str, Any] = {"next": next_steps(run_id, params.get("cluster"), run_status)}
     try:
         ctx = ActionContext(load_cluster(str(params["cluster"]), config_path), timeout=30)
         try:
@@ -244,7 +252,7 @@ def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
     document = result.to_dict()
     if not dry_run and "cluster" in params and result.status not in ("succeeded", "canceled"):
         document["cluster_now"] = cluster_standing(params, getattr(args, "config", None),
-                                                   result.run_id)
+                                                   result.run_id, result.status)
         if not args.json:
             print_standing(document["cluster_now"])
     if renderer is not None and not args.json:
