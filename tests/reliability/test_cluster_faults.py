@@ -229,6 +229,8 @@ def test_package_update_fails(lab: Any, tmp_path: Path) -> None:
     steps = doc["cluster_now"]["next"]
     assert steps and steps[0].startswith("pacemaker-update run rollback --cluster")
     assert not any("resume" in step for step in steps), steps
+    # and `show RUN` says the same to whoever lost the run's output
+    assert show(lab, tmp_path, doc["run_id"])["next"] == steps
 
 
 def test_service_dies_on_the_updated_node_after_failover(lab: Any, tmp_path: Path) -> None:

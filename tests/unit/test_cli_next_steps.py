@@ -14,3 +14,18 @@ def test_failed_run_offers_only_rollback_never_resume() -> None:
     steps = next_steps("r1", "lab", "failed")
     assert len(steps) == 1 and steps[0].startswith("pacemaker-update run rollback --cluster lab")
     assert "resume" not in steps[0] and "pacemaker-update show r1" in steps[0]
+
+
+def test_show_repeats_the_next_steps_of_a_run_that_stopped_early() -> None:
+    # `show RUN` / `status RUN` for a person who lost the run's own output
+    from pacemaker_update.cli.inspecting import run_next_steps
+
+    def run(status, **extra):
+        return {"id": "r9", "parent_id": None, "status": status,
+                "params": {"cluster": "lab", "method": "rolling_standby"}, **extra}
+
+    assert run_next_steps(run("failed"))[0].startswith("pacemaker-update run rollback")
+    assert run_next_steps(run("paused"))[0].startswith("pacemaker-update resume r9")
+    assert run_next_steps(run("succeeded")) == []
+    assert run_next_steps(run("failed", parent_id="r8")) == []  # the parent run says it
+    assert run_next_steps(run("failed", params={"message": "x"})) == []  # not a cluster run

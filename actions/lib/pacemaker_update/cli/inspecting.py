@@ -2,6 +2,7 @@
 
 import argparse
 import sys
+from typing import Any, Dict, List
 
 from pacemaker_update.cli.common import emit
 
@@ -28,6 +29,9 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     tasks = store.list_tasks(run["id"])
     children = store.child_runs(run["id"])
     data = dict(run, tasks=tasks, children=children, inflight=store.list_inflight(run["id"]))
+    steps = run_next_steps(run)
+    if steps:
+        data["next"] = steps
     if args.json:
         emit(args, data, "")
         return 0
@@ -35,10 +39,25 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if run.get("pause_cause") and run["status"] in ("paused", "pausing"):
         cause = run["pause_cause"]
         sys.stdout.write("paused by {}: {}\n".format(cause.get("kind"), cause.get("message")))
+    if steps:
+        sys.stdout.write("next:\n" + "".join(f"  {step}\n" for step in steps))
     for child in children:
         sys.stdout.write("\nsubworkflow:\n")
         print_run(child, store.list_tasks(child["id"]), sys.stdout, args.command == "show")
     return 0
+
+
+def run_next_steps(run: Dict[str, Any]) -> List[str]:
+    """What to run next for a top-level cluster run that stopped before its end (paused or
+    failed), as the run's own output said it: so a person who lost that output finds it
+    in ``show``/``status`` too. Empty for anything else."""
+    from pacemaker_update.cli.running import next_steps
+
+    params: Dict[str, Any] = run["params"] if isinstance(run.get("params"), dict) else {}
+    if run.get("parent_id") or run.get("status") not in ("paused", "failed") or \
+            not params.get("cluster"):
+        return []
+    return next_steps(str(run["id"]), params["cluster"], str(run["status"]))
 
 
 def cmd_control(args: argparse.Namespace) -> int:
