@@ -13,6 +13,9 @@ from __future__ import annotations
 import statistics
 from typing import Any, Callable, Iterable, Sequence
 
+# the runner's own union of action intervals (parallel actions counted once), re-exported
+from pacemaker_update.engine.result import union_length as union_seconds  # noqa: F401
+
 ZERO_GOAL = ("cluster_maintenance", "node_maintenance")
 GOAL_PCT = 5.0
 
@@ -274,16 +277,3 @@ def render(rows: list[dict[str, Any]], ran: str, order: Sequence[str]) -> str:
                                          r.get("pack_args") or [])):
         lines.append(render_row(r))
     return "\n".join(lines)
-
-
-def union_seconds(intervals: list[tuple[float, float]]) -> float:
-    """Length of the union of [start, end] intervals (overlaps counted once)."""
-    total, reach = 0.0, None
-    for start, end in sorted(intervals):
-        if reach is None or start > reach:
-            total += end - start
-            reach = end
-        elif end > reach:
-            total += end - reach
-            reach = end
-    return total

@@ -36,7 +36,7 @@ import networkx as nx  # type: ignore  # noqa: E402
 import orquesta  # type: ignore  # noqa: E402
 from orquesta import conducting, graphing  # type: ignore  # noqa: E402
 
-from pacemaker_update.engine.workflow import write_cache_file  # noqa: E402
+from pacemaker_update.engine.cachefile import write_cache_file  # noqa: E402
 
 _MUTATORS = ("add_task", "update_task", "add_transition", "update_transition", "set_barrier")
 

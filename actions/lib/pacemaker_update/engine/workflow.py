@@ -18,7 +18,6 @@ import hashlib
 import inspect
 import json
 import os
-import tempfile
 from typing import Any, Dict, List, Optional, Set
 
 from pacemaker_update.engine import compat
@@ -32,6 +31,7 @@ from orquesta.specs import base as spec_base  # type: ignore  # noqa: E402
 from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
 
 from pacemaker_update.engine import specschemas  # noqa: E402
+from pacemaker_update.engine.cachefile import write_cache_file  # noqa: E402
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
 from pacemaker_update.engine.yamlcache import load_yaml  # noqa: E402
 from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError  # noqa: E402
@@ -143,21 +143,6 @@ def _read_cached(path: str, key: str) -> Optional[List[str]]:
         return None
     problems = data.get("problems")
     return problems if isinstance(problems, list) else None
-
-
-def write_cache_file(folder: str, path: str, doc: Dict[str, Any]) -> None:
-    """Write a cache entry as JSON atomically (tmp file + rename) under ``folder``.
-
-    A cache that cannot be written only costs the next process the work again.
-    """
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(doc))
-        os.replace(tmp, path)
-    except OSError:
-        pass
 
 
 def inspect_text(

@@ -15,6 +15,8 @@ from typing import Any, Dict, Optional
 
 import yaml
 
+from pacemaker_update.engine.cachefile import write_cache_file
+
 _DATA: Dict[str, str] = {}  # key -> JSON text (each caller gets its own fresh objects)
 
 
@@ -39,7 +41,6 @@ def load_yaml(text: str, loader: Any, cache_dir: Optional[str] = None) -> Any:
 
     YAML errors propagate as from ``yaml.load`` (nothing is cached for them).
     """
-    from pacemaker_update.engine.workflow import write_cache_file
 
     key = _key(text, loader)
     kept: Optional[str] = _DATA.get(key)

@@ -12,8 +12,9 @@ is PLY's own, fed the same tables.
 import hashlib
 import json
 import os
-import tempfile
 from typing import Any, Dict, Optional
+
+from pacemaker_update.engine.cachefile import write_cache_file
 
 _STATE: Dict[str, Any] = {}
 
@@ -50,17 +51,6 @@ def _read(path: str, key: str) -> Optional[Dict[str, Any]]:
     return {"action": action, "goto": goto}
 
 
-def _write(folder: str, path: str, doc: Dict[str, Any]) -> None:
-    try:
-        os.makedirs(folder, mode=0o700, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=folder, suffix=".tmp")
-        with os.fdopen(fd, "w") as handle:
-            handle.write(json.dumps(doc))
-        os.replace(tmp, path)
-    except OSError:
-        pass
-
-
 def install() -> bool:
     """Give YAQL's PLY the cached LRTable (idempotent); False when PLY is not as expected."""
     if "original" in _STATE:
@@ -85,7 +75,7 @@ def install() -> bool:
             if tables is None:
                 super().__init__(grammar, log)
                 if path and folder:
-                    _write(folder, path, {"key": key, "action": self.lr_action,
+                    write_cache_file(folder, path, {"key": key, "action": self.lr_action,
                                           "goto": self.lr_goto})
                 return
             self.__dict__.update(  # what PLY's __init__ leaves, the tables from the cache
