@@ -36,6 +36,7 @@ from bench_methods import leaf_tasks, probed, run_pack, store_rows, write_sectio
 PNG = ROOT / "docs" / "bench" / "timeline_rolling_standby.png"
 COLORS = {"standby": "#d62728", "online": "#2ca02c", "update": "#1f77b4",
           "failover": "#ff7f0e", "settle": "#9467bd", "health_gate": "#8c564b",
+          "settle_moved": "#bcbd22",
           "preflight": "#7f7f7f", "snapshot": "#7f7f7f", "verify": "#7f7f7f"}
 HIDDEN = ("record_moves", "close_moves", "render_report")   # bookkeeping, < 0.1 s each
 
@@ -137,10 +138,11 @@ def draw(bars: list[dict[str, Any]], probe: list[dict[str, Any]], png: Path,
     ax.set_xlim(0, t_end - t0)
     ax.grid(axis="x", alpha=0.3)
     handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in
-               ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b")]
+               ("#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#bcbd22", "#9467bd", "#8c564b")]
     ax.legend(handles, ["yum update", "standby", "online", "failover (standby+online)",
-                        "wait until settled", "health gate"],
-              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=6, fontsize=8,
+                        "verify moved (settled elsewhere)", "wait until settled",
+                        "health gate"],
+              loc="upper center", bbox_to_anchor=(0.5, -0.02), ncol=7, fontsize=8,
               frameon=False)
     ok_ts = [r["ts"] - t0 for r in probe if r["ok"]]
     bad_ts = [r["ts"] - t0 for r in probe if not r["ok"]]
