@@ -66,3 +66,17 @@ def test_a_dry_run_standby_moves_nothing_so_nothing_is_expected_elsewhere(ops_sc
     probe(ops_script).expect_status("server1", "two_node_normal")
     data = ops.set_node_standby(make_ctx(ops_script, dry_run=True), "server1", True)
     assert data["moved_away"] == [] and data["planned"]
+
+
+def test_the_node_read_from_crashing_mid_check_moves_the_wait_to_another_node(ops_script):
+    # crm_mon read on server1, then server1 crashed before crm_simulate could run there
+    # (CI, the primary-crash fault): the wait goes on from server2 instead of failing with
+    # SSH_CONNECT_FAILED while the cluster itself still answers
+    from pacemaker_update.errors import ConnectError
+    probe(ops_script).expect_status("server1", "two_node_normal")
+    ops_script.expect("server1", SIMULATE, raises=ConnectError("server1: connection refused"))
+    ops_script.expect_status("server2", "two_node_normal", times=2)  # the fallback, next look
+    ops_script.expect("server2", SIMULATE, stdout=IDLE)
+    ops_script.expect_status("server2", "two_node_normal")
+    data = ops.wait_until_settled(make_ctx(ops_script), 300)
+    assert data["settled"] is True and data["read_from"] == "server2" and data["rounds"] == 2

@@ -25,7 +25,17 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 from ..errors import VerificationError, WaitTimeoutError
 from ..safety.roles import moved_problems
 from ..safety.settle import fingerprint, pending_transition, unsettled_reasons
-from .base import CLOCK, POLL_INTERVAL, node_view, read_state, run_change, run_read, timeout_of
+from .base import (
+    CLOCK,
+    POLL_INTERVAL,
+    UNANSWERED,
+    is_unanswered,
+    node_view,
+    read_state,
+    run_change,
+    run_read,
+    timeout_of,
+)
 
 Progress = Optional[Callable[[Dict[str, Any]], None]]
 
@@ -64,7 +74,16 @@ def _confirm(ctx: Any, node: str, state: Any, deadline: float) -> Any:
         if fingerprint(again) != fingerprint(state):
             return ["the state changed during the quiet window (maintenance)"], node2, again
         return [], node2, again
-    pending = _pending(ctx, node, deadline)
+    try:
+        pending = _pending(ctx, node, deadline)
+    except UNANSWERED as exc:
+        if not is_unanswered(exc):
+            raise
+        # the node whose crm_mon was just read stopped answering (crashed, cut off): judge
+        # the cluster from another node rather than fail the wait; the next look starts there
+        ctx.warn(f"cannot ask {node} for pending transitions ({exc.code})")
+        node2, again = read_state(ctx, exclude=[node])
+        return [f"{node} stopped answering ({exc.code})"], node2, again
     if pending:
         return pending, node, state
     node2, again = read_state(ctx, prefer=[node])
