@@ -1,10 +1,11 @@
-"""One atomic writer for the runner's JSON caches (inspection, composed graphs, parsed YAML,
-YAQL's parser tables): a light module, so the caches used at CLI start import nothing heavy."""
+"""The reader and the atomic writer of the runner's JSON caches (inspection, composed
+graphs, parsed YAML, YAQL's parser tables): a light module, so the caches used at CLI start
+import nothing heavy."""
 
 import json
 import os
 import tempfile
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 
 def write_cache_file(folder: str, path: str, doc: Dict[str, Any]) -> None:
@@ -20,3 +21,14 @@ def write_cache_file(folder: str, path: str, doc: Dict[str, Any]) -> None:
         os.replace(tmp, path)
     except OSError:
         pass
+
+
+def read_cache_file(path: str, key: str) -> Optional[Dict[str, Any]]:
+    """The cache entry at ``path`` if it is a JSON object written for ``key``, else None
+    (missing, unreadable, another key: the caller does the work again)."""
+    try:
+        with open(path) as handle:
+            doc = json.loads(handle.read())
+    except (OSError, ValueError):
+        return None
+    return doc if isinstance(doc, dict) and doc.get("key") == key else None

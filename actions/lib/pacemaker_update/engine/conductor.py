@@ -36,7 +36,7 @@ import networkx as nx  # type: ignore  # noqa: E402
 import orquesta  # type: ignore  # noqa: E402
 from orquesta import conducting, graphing  # type: ignore  # noqa: E402
 
-from pacemaker_update.engine.cachefile import write_cache_file  # noqa: E402
+from pacemaker_update.engine.cachefile import read_cache_file, write_cache_file  # noqa: E402
 
 _MUTATORS = ("add_task", "update_task", "add_transition", "update_transition", "set_barrier")
 
@@ -89,11 +89,10 @@ def graph_key(spec: Any) -> str:
 
 
 def _read_graph(path: str, key: str) -> Optional[Dict[str, Any]]:
+    data = read_cache_file(path, key)
+    if data is None:
+        return None
     try:
-        with open(path) as handle:
-            data = json.loads(handle.read())
-        if not isinstance(data, dict) or data.get("key") != key:
-            return None
         graphing.WorkflowGraph.deserialize(data["graph"])  # unreadable: compose again
         return data["graph"]  # type: ignore[no-any-return]
     except Exception:  # noqa: BLE001 - any broken cache file only costs a compose

@@ -12,6 +12,7 @@ conductor state, so a killed process can be resumed.
 """
 
 import concurrent.futures as cf
+import contextlib
 import json
 import time
 from typing import Any, Dict, List, Optional, Tuple
@@ -84,11 +85,8 @@ class RunDriver:
         dump = getattr(self.conductor, "serialize_json", None)
         text = dump() if dump else json.dumps(self.conductor.serialize())
         text = self.masker.hide_state(text)
-        if self.pending and not self.store.db.in_transaction:
-            with self.store.transaction():
-                self.flush_rows()
-                self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
-        else:
+        together = self.pending and not self.store.db.in_transaction
+        with self.store.transaction() if together else contextlib.nullcontext():
             self.flush_rows()
             self.store.save_conductor(self.run_id, text, self.conductor.get_workflow_status())
         self.dirty = False

@@ -31,7 +31,7 @@ from orquesta.specs import base as spec_base  # type: ignore  # noqa: E402
 from orquesta.specs.native import WorkflowSpec  # type: ignore  # noqa: E402
 
 from pacemaker_update.engine import specschemas  # noqa: E402
-from pacemaker_update.engine.cachefile import write_cache_file  # noqa: E402
+from pacemaker_update.engine.cachefile import read_cache_file, write_cache_file  # noqa: E402
 from pacemaker_update.engine.registry import ActionRegistry, ActionSpec  # noqa: E402
 from pacemaker_update.engine.yamlcache import load_yaml  # noqa: E402
 from pacemaker_update.errors import InvalidInputError, PacemakerUpdateError  # noqa: E402
@@ -134,12 +134,8 @@ def inspection_cache_dir(fallback: str) -> str:
 
 
 def _read_cached(path: str, key: str) -> Optional[List[str]]:
-    try:
-        with open(path) as handle:
-            data = json.loads(handle.read())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(data, dict) or data.get("key") != key:
+    data = read_cache_file(path, key)
+    if data is None:
         return None
     problems = data.get("problems")
     return problems if isinstance(problems, list) else None

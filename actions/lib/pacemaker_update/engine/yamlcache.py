@@ -15,7 +15,7 @@ from typing import Any, Dict, Optional
 
 import yaml
 
-from pacemaker_update.engine.cachefile import write_cache_file
+from pacemaker_update.engine.cachefile import read_cache_file, write_cache_file
 
 _DATA: Dict[str, str] = {}  # key -> JSON text (each caller gets its own fresh objects)
 
@@ -26,12 +26,8 @@ def _key(text: str, loader: Any) -> str:
 
 
 def _read(path: str, key: str) -> Optional[str]:
-    try:
-        with open(path) as handle:
-            doc = json.loads(handle.read())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or doc.get("key") != key or "data" not in doc:
+    doc = read_cache_file(path, key)
+    if doc is None or "data" not in doc:
         return None
     return json.dumps(doc["data"])
 

@@ -10,11 +10,10 @@ is PLY's own, fed the same tables.
 """
 
 import hashlib
-import json
 import os
 from typing import Any, Dict, Optional
 
-from pacemaker_update.engine.cachefile import write_cache_file
+from pacemaker_update.engine.cachefile import read_cache_file, write_cache_file
 
 _STATE: Dict[str, Any] = {}
 
@@ -35,12 +34,8 @@ def grammar_key(grammar: Any, version: str) -> str:
 
 
 def _read(path: str, key: str) -> Optional[Dict[str, Any]]:
-    try:
-        with open(path) as handle:
-            doc = json.loads(handle.read())
-    except (OSError, ValueError):
-        return None
-    if not isinstance(doc, dict) or doc.get("key") != key:
+    doc = read_cache_file(path, key)
+    if doc is None:
         return None
     try:
         action = {int(s): {str(t): int(v) for t, v in row.items()}
