@@ -42,6 +42,13 @@ def wait_for(predicate, timeout=30.0):
     raise AssertionError("condition not reached")
 
 
+def hold_gate(tmp_path):
+    """A file that keeps the fixture's first step running while it exists."""
+    gate = str(tmp_path / "hold")
+    open(gate, "w").close()
+    return gate
+
+
 def start_in_thread(engine, params, run_id):
     out = {}
 
@@ -55,16 +62,19 @@ def start_in_thread(engine, params, run_id):
 
 def test_a_second_update_of_a_running_cluster_is_refused_and_names_the_holder(tmp_path):
     first_log, second_log = str(tmp_path / "first"), str(tmp_path / "second")
+    gate = hold_gate(tmp_path)
     holder = make_engine(tmp_path)
     run_id = holder.new_run_id()
     thread, out = start_in_thread(
-        holder, {"cluster": "c1", "path": first_log, "seconds": 0.4}, run_id)
+        holder, {"cluster": "c1", "path": first_log, "hold": gate}, run_id)
     try:
         wait_for(lambda: "start a" in read(first_log))
         other = make_engine(tmp_path)
         with pytest.raises(RunStateError) as info:
             other.start("update_cluster", {"cluster": "c1", "path": second_log})
+        assert read(first_log) == ["start a"]  # refused while the holder was still in step a
     finally:
+        os.remove(gate)
         thread.join()
     err = info.value
     assert err.code == "CLUSTER_BUSY"
@@ -81,31 +91,38 @@ def test_a_second_update_of_a_running_cluster_is_refused_and_names_the_holder(tm
 
 
 def test_other_clusters_and_dry_runs_are_not_held(tmp_path):
+    gate = hold_gate(tmp_path)
     holder = make_engine(tmp_path)
     log = str(tmp_path / "first")
-    thread, out = start_in_thread(holder, {"cluster": "c1", "path": log, "seconds": 0.3},
-                                  holder.new_run_id())
+    run_id = holder.new_run_id()
+    thread, out = start_in_thread(holder, {"cluster": "c1", "path": log, "hold": gate}, run_id)
     try:
         wait_for(lambda: "start a" in read(log))
         other = make_engine(tmp_path)
         assert other.start("update_cluster", {"cluster": "c2"}).status == "succeeded"
         plan = other.start("update_cluster", {"cluster": "c1", "dry_run": True})
         assert plan.status == "succeeded"
-        assert "start b" not in read(log)  # both ran while c1's update was still running
+        # both ran while c1's update was still running (held inside its first step)
+        assert read(log) == ["start a"]
+        assert [r["status"] for r in holder.runs() if r["id"] == run_id] == ["running"]
     finally:
+        os.remove(gate)
         thread.join()
     assert out["result"].status == "succeeded"
 
 
 def test_a_paused_update_holds_its_cluster_until_it_is_canceled(tmp_path):
+    gate = hold_gate(tmp_path)
     engine = make_engine(tmp_path)
     log = str(tmp_path / "first")
     run_id = engine.new_run_id()
-    thread, out = start_in_thread(engine, {"cluster": "c1", "path": log, "seconds": 0.2},
-                                  run_id)
-    wait_for(lambda: "start a" in read(log))
-    engine.request_pause(run_id)
-    thread.join()
+    thread, out = start_in_thread(engine, {"cluster": "c1", "path": log, "hold": gate}, run_id)
+    try:
+        wait_for(lambda: "start a" in read(log))
+        engine.request_pause(run_id)
+    finally:
+        os.remove(gate)
+        thread.join()
     assert out["result"].status == "paused"
     with pytest.raises(RunStateError) as info:
         make_engine(tmp_path).start("update_cluster", {"cluster": "c1"})

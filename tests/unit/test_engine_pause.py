@@ -52,19 +52,24 @@ def test_a_run_paused_twice_by_the_gate_stays_paused_until_the_window_opens(engi
 
 def test_request_pause_from_another_thread_records_the_cause(engine, tmp_path):
     log = str(tmp_path / "log")
+    gate = str(tmp_path / "hold")  # keeps step a running until both requests are in
+    open(gate, "w").close()
     run_id = engine.new_run_id()
     cause = {"kind": "unexpected_failover", "message": "vip stopped on n1"}
 
     def pause_when_started():
-        while not os.path.exists(log):
-            threading.Event().wait(0.02)
-        assert engine.request_pause(run_id, cause=cause) == "requested"
-        # a second reason while the pause is pending does not replace the first
-        engine.request_pause(run_id, cause={"kind": "other", "message": "later"})
+        try:
+            while not os.path.exists(log):
+                threading.Event().wait(0.02)
+            assert engine.request_pause(run_id, cause=cause) == "requested"
+            # a second reason while the pause is pending does not replace the first
+            engine.request_pause(run_id, cause={"kind": "other", "message": "later"})
+        finally:
+            os.remove(gate)
 
     thread = threading.Thread(target=pause_when_started)
     thread.start()
-    result = engine.start("update_cluster", {"cluster": "c1", "path": log, "seconds": 0.5},
+    result = engine.start("update_cluster", {"cluster": "c1", "path": log, "hold": gate},
                           run_id=run_id)
     thread.join()
     assert result.run_id == run_id and result.status == "paused"
