@@ -8,12 +8,13 @@ import json
 from pathlib import Path
 
 import pytest
-from pacemaker_update.actionbase import ActionContext, ClusterAction
+from pacemaker_update.actionbase import ActionContext, ClusterAction, command_trace
 from pacemaker_update.errors import ConnectError, PreflightError
+from pacemaker_update.transport.base import Result
 
 ROOT = Path(__file__).resolve().parents[2]
-ENVELOPE_KEYS = {"ok", "cluster", "dry_run", "data", "commands", "warnings", "state_after",
-                 "error"}
+ENVELOPE_KEYS = {"ok", "cluster", "dry_run", "data", "commands", "trace", "warnings",
+                 "state_after", "error"}
 CONFIG = {"clusters": {"prod": {"nodes": [{"name": "n1", "address": "10.0.0.1"},
                                           {"name": "n2", "address": "10.0.0.2"}]}}}
 
@@ -101,6 +102,20 @@ def test_dry_run_plans_mutations_and_still_reads():
     assert harness.ran == [("n1", ["crm_mon", "--output-as=xml"], None, None)]
     assert env["commands"][1] == {"host": "n1", "argv": ["crm", "node", "standby", "n1"],
                                   "planned": True, "sudo": True}
+    # what the workflows keep in their progress and their report's plan
+    assert env["trace"] == [
+        {"host": "n1", "argv": ["crm_mon", "--output-as=xml"], "rc": 0, "dry_run": False},
+        {"host": "n1", "argv": ["crm", "node", "standby", "n1"], "rc": None, "dry_run": True}]
+
+
+def test_the_trace_keeps_each_command_without_its_output():
+    ran = Result("n1", ("crm_mon", "--output-as=xml"), 0, "<pacemaker-result/>", "", 0.2, 1.0)
+    failed = Result("n2", ("crm", "node", "online", "n2"), 1, "", "no such node", 0.1, 2.0)
+    assert command_trace([ran.to_dict(), failed.to_dict(),
+                          {"host": "n2", "argv": ["crm_mon"], "error": "SSH_CONNECT_FAILED"}]) == [
+        {"host": "n1", "argv": ["crm_mon", "--output-as=xml"], "rc": 0, "dry_run": False},
+        {"host": "n2", "argv": ["crm", "node", "online", "n2"], "rc": 1, "dry_run": False},
+        {"host": "n2", "argv": ["crm_mon"], "rc": None, "dry_run": False}]
 
 
 def test_coded_error_keeps_the_commands_that_already_ran():
@@ -112,7 +127,7 @@ def test_coded_error_keeps_the_commands_that_already_ran():
     assert ok is False
     assert env["error"] == {"code": "PREFLIGHT_FAILED", "message": "node n2 is offline",
                             "details": {"node": "n2"}, "hint": "start it"}
-    assert len(env["commands"]) == 1
+    assert len(env["commands"]) == 1 and len(env["trace"]) == 1
 
 
 def test_transport_error_is_recorded_and_coded():

@@ -18,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 import yaml
+from pacemaker_update.actionbase import command_trace
 from pacemaker_update.engine import compat
 
 compat.apply_fixes()
@@ -511,6 +512,7 @@ class FakeCluster:
             "dry_run": dry,
             "data": data,
             "commands": commands,
+            "trace": command_trace(commands),
             "warnings": [f"{name} warning"] if name == "update_packages" else [],
             "state_after": None,
             "error": None,

@@ -12,6 +12,7 @@ succeeded/failed from ``ok`` and a workflow reads the envelope as ``result().res
     {"ok": bool, "cluster": name, "dry_run": bool,
      "data": {...},                    # what execute() returned (op-specific)
      "commands": [{...}, ...],         # what ran (Result.to_dict()) or would run, per host
+     "trace": [{host, argv, rc, dry_run}, ...],  # the same commands without their output
      "warnings": ["...", ...],
      "state_after": {...} | None,      # set by the op when it read crm_mon afterwards
      "error": {"code", "message", "details", "hint"} | None}
@@ -127,7 +128,19 @@ class ActionContext:
 def make_envelope(cluster: Optional[str], dry_run: bool) -> Dict[str, Any]:
     """A failed envelope with every key present (workflows read keys without guards)."""
     return {"ok": False, "cluster": cluster, "dry_run": dry_run, "data": {}, "commands": [],
-            "warnings": [], "state_after": None, "error": None}
+            "trace": [], "warnings": [], "state_after": None, "error": None}
+
+
+def command_trace(commands: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    """What a workflow keeps of each command in its progress (and its report's plan).
+
+    ``host``, ``argv``, ``rc`` and ``dry_run`` (true for a command a dry run only planned);
+    never stdout/stderr (crm_mon XML), which orquesta would copy at every evaluation. Built
+    here rather than by a YAQL ``select`` in each workflow step: that reshaping was most of
+    the runner's time per step.
+    """
+    return [{"host": cmd.get("host"), "argv": cmd.get("argv"), "rc": cmd.get("rc"),
+             "dry_run": cmd.get("planned", cmd.get("dry_run", False))} for cmd in commands]
 
 
 def internal_error(exc: BaseException) -> Dict[str, Any]:
@@ -165,6 +178,7 @@ class ClusterAction(Action):
         finally:
             if ctx is not None:
                 envelope["commands"], envelope["warnings"] = ctx.commands, ctx.warnings
+                envelope["trace"] = command_trace(ctx.commands)
                 envelope["state_after"] = ctx.state_after
                 ctx.close()
         return envelope["ok"], envelope
