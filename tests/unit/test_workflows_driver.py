@@ -11,6 +11,7 @@ The tests at the bottom check the driver itself refuses what StackStorm would re
 
 import copy
 import hashlib
+import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -355,6 +356,7 @@ class FakeCluster:
         fail_nth: int = 1,
         window_refuse_at: Optional[int] = None,
         as_actionbase: bool = False,
+        render_fails: bool = False,
     ) -> None:
         self.order = list(order)
         self.primary = primary if primary is not None else order[-1]
@@ -371,6 +373,7 @@ class FakeCluster:
         # as_actionbase: a planned command carries only what actionbase records for it
         # ("planned": true); otherwise also "dry_run": true (what rollback.yaml still reads)
         self.as_actionbase = as_actionbase
+        self.render_fails = render_fails  # render_report crashes (the YAQL fallback reports)
 
     def __call__(self, ref: str, params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
         if ref == "core.ask":
@@ -387,7 +390,10 @@ class FakeCluster:
         if name == "check_maintenance_window":
             return self._window(params)
         if name == "render_report":
-            return True, render_report_result(params)
+            if self.render_fails:  # as st2 reports an action that crashed
+                return False, {"result": None, "stdout": "", "exit_code": 1,
+                               "stderr": "Traceback ...\nKeyError: 'nodes'"}
+            return render_report_result(params)
         envelope = self._envelope(name, params)
         if self._should_fail(name, params):
             envelope["ok"] = False
@@ -519,17 +525,20 @@ class FakeCluster:
         }
 
 
-def render_report_result(params: Dict[str, Any]) -> Dict[str, Any]:
-    """render_report through the pack's real renderer (chatops.report), st2's result shape."""
-    from pacemaker_update.chatops.report import build_report, render_markdown
+_RENDER_ACTION: List[Any] = []
 
-    data = {
-        "markdown": render_markdown(params["report"], params.get("execution_id"),
-                                    params.get("max_chars", 3500)),
-        "report": build_report(params["report"]),
-    }
-    return {"result": {"ok": True, "error": None, "data": data},
-            "stdout": "", "stderr": "", "exit_code": 0}
+
+def render_report_result(params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
+    """The pack's real render_report action (actions/render_report.py), st2's result shape."""
+    if not _RENDER_ACTION:
+        module_spec = importlib.util.spec_from_file_location(
+            "pack_render_report", ROOT / "actions" / "render_report.py")
+        assert module_spec is not None and module_spec.loader is not None
+        module = importlib.util.module_from_spec(module_spec)
+        module_spec.loader.exec_module(module)
+        _RENDER_ACTION.append(module.RenderReport)
+    ok, envelope = _RENDER_ACTION[0](config={}).run(**params)
+    return ok, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 0 if ok else 1}
 
 
 # --------------------------------------------------------------------------- driver tests

@@ -10,6 +10,7 @@ plan.
 from typing import Any, Dict, List, Tuple
 
 import pytest
+from pacemaker_update.chatops.report import assemble_report
 from test_workflows_driver import BOOKKEEPING, MUTATING, FakeCluster, rehearse
 
 TWO = ["server2", "server1"]
@@ -253,7 +254,7 @@ def test_each_failure_stops_at_once_with_a_report(
     if method in WIRED:
         assert [c.ref for c in r.calls[-2:]] == ["core.echo", "pacemaker_update.render_report"]
         assert "FAILED at node" in r.calls[-2].params["message"]
-        assert r.calls[-1].params["report"] == r.report
+        assert assemble_report(r.calls[-1].params["parts"]) == r.report  # what was rendered
         assert r.output["report_markdown"].startswith(f"**{REPORT_NAME[method]} on lab: failed**")
     else:
         assert r.calls[-1].ref == "core.echo"

@@ -79,6 +79,67 @@ def operator_checks(report: Mapping[str, Any]) -> List[str]:
     return checks
 
 
+# The report's own keys, in the order a method workflow has always output them.
+_PASSED_ON = ("failovers", "approvals")
+_PASSED_AFTER = ("snapshot", "failure", "denied", "stopped", "nodes_done", "step_seconds",
+                 "window_checks", "run_id")
+
+
+def _step_rows(progress: List[Mapping[str, Any]], node: Optional[str]) -> List[Dict[str, Any]]:
+    return [{"step": p.get("step"), "ok": p.get("ok"), "started": p.get("started"),
+             "ended": p.get("ended")} for p in progress if p.get("node") == node]
+
+
+def assemble_report(parts: Mapping[str, Any]) -> Dict[str, Any]:
+    """A method workflow's ``report`` output, from the pieces of its context.
+
+    ``parts``: ``method, cluster, dry_run, order, primary, node_states, versions, progress``
+    (the workflow's per-step entries ``{node, step, ok, started, ended, commands, warnings}``),
+    ``failovers, approvals, ledger_warnings, snapshot, failure, denied, stopped, nodes_done,
+    step_seconds, window_checks, run_id`` and ``extra`` (method-specific keys, added last).
+    The result is what each workflow's ``report_fallback`` task builds in YAQL (used when
+    this action fails); building it here costs about a millisecond instead of 60-90 ms of
+    YAQL at the end of every run.
+    """
+    progress = [p for p in parts.get("progress") or [] if isinstance(p, Mapping)]
+    order = list(parts.get("order") or [])
+    node_states = parts.get("node_states") or {}
+    versions = parts.get("versions") or {}
+    dry_run = parts.get("dry_run")
+    failure, denied, stopped = parts.get("failure"), parts.get("denied"), parts.get("stopped")
+    if failure is not None:
+        status = "failed"
+    elif denied is not None:
+        status = "denied"
+    elif stopped is not None:
+        status = stopped.get("status")
+    else:
+        status = "succeeded"
+    nodes = {}
+    for name in order:
+        got = versions.get(name) or {}
+        nodes[name] = {"state": "unchanged (dry run)" if dry_run else node_states.get(name),
+                       "versions_before": got.get("before"), "versions_after": got.get("after"),
+                       "changed": got.get("changed"), "steps": _step_rows(progress, name)}
+    warnings = [w for p in progress for w in p.get("warnings") or []]
+    warnings += list(parts.get("ledger_warnings") or [])
+    if stopped is not None:
+        warnings.append(stopped.get("message"))
+    report: Dict[str, Any] = {
+        "method": parts.get("method"), "cluster": parts.get("cluster"), "dry_run": dry_run,
+        "status": status, "order": order, "primary": parts.get("primary"), "nodes": nodes,
+        "cluster_steps": _step_rows(progress, None)}
+    report.update((key, parts.get(key)) for key in _PASSED_ON)
+    report["warnings"] = warnings
+    report["plan"] = [{"node": p.get("node"), "step": p.get("step"), "host": c.get("host"),
+                       "argv": c.get("argv"),
+                       "dry_run": c.get("planned", c.get("dry_run", False))}
+                      for p in progress for c in p.get("commands") or []]
+    report.update((key, parts.get(key)) for key in _PASSED_AFTER)
+    report.update(parts.get("extra") or {})
+    return report
+
+
 def build_report(report: Mapping[str, Any]) -> Dict[str, Any]:
     """The machine-readable report: normalised nodes (ordered), timings and checks."""
     raw = report.get("nodes")
