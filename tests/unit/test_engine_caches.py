@@ -157,6 +157,10 @@ EXPRESSIONS = [
     "<% ctx().missing %>", "<% ctx().d.items() %>", "<% succeeded() %>",
     "<% task_status(t) %>", "{{ ctx().d }}", "<% ctx().odd %>", "<% ctx().odd.k %>",
     "<% ctx().l.where($.x = 1) %>", "<% ctx().d.a.concat(ctx().l) %>",
+    "<% ctx().l + [dict(x => 3)] %>", "<% ctx().keys() %>", "<% len(ctx()) %>",
+    "<% ctx().containsKey('d') %>", "<% ctx().containsKey('__state') %>",
+    "<% ctx().set('q', 1).q %>", "<% ctx().get('d').get('s') %>", "<% ctx().items() %>",
+    "<% ctx(l).select($.x) %>", "<% ctx().odd.t %>", "<% len(ctx().values()) %>",
 ]
 
 

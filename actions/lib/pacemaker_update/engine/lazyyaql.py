@@ -24,6 +24,7 @@ from pacemaker_update.engine import compat
 compat.apply_fixes()
 
 from orquesta.expressions import yql  # type: ignore  # noqa: E402
+from orquesta.expressions.functions import common as common_functions  # type: ignore  # noqa: E402
 from yaql.language import specs, yaqltypes  # type: ignore  # noqa: E402
 from yaql.language import utils as yaql_utils  # type: ignore  # noqa: E402
 
@@ -113,6 +114,16 @@ def _finalize(obj: Any, limiter: Any, engine: Any) -> Any:
     )
 
 
+def _ctx(context: Any, key: Optional[str] = None) -> Any:
+    # orquesta's ctx() copies every variable out of the context to return the one an
+    # expression reads (``ctx().progress``): with a lazy view that converted all of them, at
+    # every expression. Here ``ctx()`` is a lazy view too; ``ctx(name)`` is orquesta's own.
+    variables = context["__vars"]
+    if key or not isinstance(variables, LazyFrozenDict):
+        return common_functions.ctx_(context, key)
+    return LazyFrozenDict({k: v for k, v in variables._raw.items() if not k.startswith("__")})
+
+
 _LAZY_ROOT: Dict[str, Any] = {}
 
 
@@ -122,6 +133,7 @@ def _contextualize(cls: Any, data: Any) -> Any:
     if root is None:  # orquesta's root context (its functions, st2kv) + our #finalize
         root = cls._root_ctx.create_child_context()
         root.register_function(_finalize, exclusive=True)
+        root.register_function(_ctx, name="ctx", exclusive=True)
         _LAZY_ROOT["ctx"] = root
     ctx = root.create_child_context()
     if isinstance(data, (yaql_utils.SequenceType, yaql_utils.MappingType)):
