@@ -9,5 +9,6 @@ from pacemaker_update.actionbase import ActionContext, ClusterAction
 class SetClusterMaintenance(ClusterAction):
     """data: maintenance, changed, unmanaged, guard (when leaving), planned."""
 
-    def execute(self, ctx: ActionContext, enabled: Any = None, **_: Any) -> Dict[str, Any]:
-        return ops.set_maintenance(ctx, None, enabled)
+    def execute(self, ctx: ActionContext, enabled: Any = None, exit_check: Any = None,
+                **_: Any) -> Dict[str, Any]:
+        return ops.set_maintenance(ctx, None, enabled, exit_check=exit_check)

@@ -10,5 +10,5 @@ class SetNodeMaintenance(ClusterAction):
     """data: node, maintenance, changed, unmanaged, guard (when leaving), planned."""
 
     def execute(self, ctx: ActionContext, node: str = "", enabled: Any = None,
-                **_: Any) -> Dict[str, Any]:
-        return ops.set_maintenance(ctx, node, enabled)
+                exit_check: Any = None, **_: Any) -> Dict[str, Any]:
+        return ops.set_maintenance(ctx, node, enabled, exit_check=exit_check)

@@ -246,6 +246,85 @@ def test_leaving_cluster_maintenance_when_simulation_is_clean(script, clock):
     assert clock.sleeps == [2.0]  # quiet window: crm_resource --wait never idles in maintenance
 
 
+CLEAN = "Transition Summary:\n\nExecuting Cluster Transition:\n"
+
+
+def fresh_check(**changes):
+    """What check_maintenance_exit returned just before, on the maintenance fixture's CIB."""
+    import time
+
+    check = {"safe": True, "actions": [], "node": None, "simulated_on": "server1",
+             "reprobed": True, "cib_version": "0.13.4", "checked_at": time.time() - 1}
+    check.update(changes)
+    return check
+
+
+def expect_simulation_only(script, summary, cib=None):
+    script.expect_status("server1", "two_node_cluster_maintenance")  # the guard's read
+    script.expect("server1", ["cibadmin", "-Q"],
+                  stdout=cib or cib_text("two_node_cluster_maintenance"))
+    script.expect("server1", ["crm_simulate", "-p", "-R"], stdout=summary,
+                  stdin=lambda s: 'name="maintenance-mode" value="false"' in s)
+
+
+def expect_leaving(script):
+    script.expect_status("server1", "two_node_cluster_maintenance")  # control node
+    script.expect("server1", ["pcs", "property", "set", "maintenance-mode=false"])
+    script.expect_status("server1", "two_node_normal")
+
+
+def test_the_guard_result_reports_the_cib_it_simulated_on(script):
+    probe(script).expect_status("server1", "two_node_cluster_maintenance")
+    expect_guard(script, CLEAN)
+    data = ops.check_maintenance_exit(make_ctx(script))
+    assert data["cib_version"] == "0.13.4" and data["reprobed"] is True
+    assert data["checked_at"] > 0
+
+
+def test_leaving_right_after_a_safe_check_reuses_its_re_probe(script, clock):
+    """The workflows run the guard as a step, then leave maintenance: with the CIB unchanged
+    since that check, leaving simulates again on it but does not re-probe a second time."""
+    probe(script).expect_status("server1", "two_node_cluster_maintenance")
+    expect_simulation_only(script, CLEAN)
+    expect_leaving(script)
+    data = ops.set_maintenance(make_ctx(script), None, False, exit_check=fresh_check())
+    assert data["guard"]["safe"] is True and data["guard"]["reprobed"] is False
+    assert data["guard"]["probes_of"] > 0 and data["unmanaged"] == []
+    assert not any(c["argv"][:2] in (["pcs", "resource"], ["crm_resource", "--refresh"])
+                   for c in script.calls)
+    assert clock.sleeps == []  # no probe wait, no quiet window
+
+
+def test_a_reused_check_still_refuses_what_the_simulation_now_plans(script):
+    probe(script).expect_status("server1", "two_node_cluster_maintenance")
+    expect_simulation_only(script, "Transition Summary:\n  * Start      app     ( server1 )\n")
+    ctx = make_ctx(script)
+    with pytest.raises(SafetyGuardError) as err:
+        ops.set_maintenance(ctx, None, False, exit_check=fresh_check())
+    assert "Start" in err.value.message
+    assert not any("maintenance-mode=false" in " ".join(c["argv"]) for c in ctx.commands)
+
+
+@pytest.mark.parametrize("why,check", [
+    ("the CIB changed since", fresh_check(cib_version="0.13.3")),
+    ("older than the reuse limit", fresh_check(checked_at=1.0)),
+    ("it was not safe", fresh_check(safe=False)),
+    ("a dry run did not re-probe", fresh_check(reprobed=False)),
+    ("another scope", fresh_check(node="server2")),
+    ("no CIB version", fresh_check(cib_version=None)),
+    ("not a check result", {"safe": True}),
+])
+def test_leaving_re_probes_again_unless_the_check_is_reusable(script, why, check):
+    probe(script).expect_status("server1", "two_node_cluster_maintenance")
+    if why == "the CIB changed since":  # noticed on the CIB read for the simulation
+        expect_simulation_only(script, CLEAN)
+    script.expect_status("server1", "two_node_cluster_maintenance")  # the guard's read
+    expect_guard(script, CLEAN)
+    expect_leaving(script)
+    data = ops.set_maintenance(make_ctx(script), None, False, exit_check=check)
+    assert data["guard"]["reprobed"] is True, why
+
+
 def test_the_guard_simulates_only_once_every_resource_is_re_probed(script, clock):
     """A probe that has not reported yet is not 'settled': the guard reads the CIB until
     every resource has a new record (a ping probe took 2.16 s in the lab; the 2 s quiet

@@ -484,6 +484,9 @@ class FakeCluster:
         elif name == "set_node_standby" and params.get("enabled"):
             # as the real action: what ran on the node before (the primary runs grp)
             data = {"node": node, "moved_away": ["grp"] if node == self.holder else []}
+        elif name == "check_maintenance_exit":  # safe, re-probed (what leaving may reuse)
+            data = {"safe": True, "actions": [], "node": node, "reprobed": True,
+                    "cib_version": "0.13.4", "checked_at": 1796000000.0}
         elif name == "update_packages":
             before = {"pkg-a": "1.0-1", "pkg-b": "2.0-1"}
             after = None if dry else {"pkg-a": "1.0-2", "pkg-b": "2.0-1"}

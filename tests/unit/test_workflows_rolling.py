@@ -429,3 +429,21 @@ def test_stack_update_dry_run_allows_the_running_stack_only_because_nothing_runs
     r = run("rolling_stack_update", TWO, dry_run=True)
     updates = [c.params for c in r.calls if c.name == "update_packages"]
     assert all(u["allow_running_stack"] is True and u["dry_run"] is True for u in updates)
+
+
+@pytest.mark.parametrize("method,order", [("rolling_node_maintenance", TWO),
+                                          ("rolling_cluster_maintenance", TWO)])
+def test_leaving_maintenance_is_given_the_exit_check_just_made(method: str,
+                                                               order: List[str]) -> None:
+    """The guard step's result goes to the action that leaves maintenance (which reuses its
+    re-probe while the CIB is unchanged, ops/guard.py), for each node in turn."""
+    r = run(method, order)
+    assert r.status == "succeeded", r.errors
+    checks = [c for c in r.calls if c.name == "check_maintenance_exit"]
+    leaving = [c for c in r.calls if c.name.startswith("set_") and c.name.endswith(
+        "maintenance") and c.params.get("enabled") is False]
+    assert len(checks) == len(leaving) == (len(order) if method == "rolling_node_maintenance"
+                                           else 1)
+    for check, leave in zip(checks, leaving):
+        assert leave.params["exit_check"]["node"] == check.params.get("node")
+        assert leave.params["exit_check"]["reprobed"] is True

@@ -7,10 +7,11 @@ mutating command: in a dry run it is only planned, and the simulation then uses 
 status as last probed (said in a warning).
 """
 
+import time
 from typing import Any, Dict, List, Optional
 
 from ..errors import CommandFailedError, SafetyGuardError, WaitTimeoutError
-from ..safety.probes import pending_probes, probe_marks
+from ..safety.probes import cib_version, pending_probes, probe_marks
 from ..safety.transition import edit_cib_leave_maintenance, parse_transition_summary
 from .base import (
     CLOCK,
@@ -60,7 +61,8 @@ def check_maintenance_exit(ctx: Any, node: Optional[str] = None, reprobe: bool =
                                           "stderr": (sim.stderr or "")[-500:]})
     actions = parse_transition_summary(sim.stdout)
     return {"safe": not actions, "actions": actions, "node": node, "simulated_on": control,
-            "reprobed": bool(reprobe and not ctx.dry_run)}
+            "reprobed": bool(reprobe and not ctx.dry_run), "cib_version": cib_version(cib),
+            "checked_at": time.time()}
 
 
 def _query_cib(ctx: Any, control: str) -> str:
@@ -89,11 +91,41 @@ def _wait_probes(ctx: Any, control: str, before: Any, targets: Optional[List[str
         CLOCK.sleep(POLL_INTERVAL)
 
 
-def enforce_maintenance_exit(ctx: Any, node: Optional[str], timeout: float) -> Dict[str, Any]:
-    """Run the guard; SafetyGuardError listing what would happen unless it is a no-op."""
+# How long a safe, re-probed guard result stays usable for leaving maintenance right after
+# it (the workflows run the guard as a step of its own, then leave maintenance).
+CHECK_REUSE_SECONDS = 120.0
+
+
+def enforce_maintenance_exit(ctx: Any, node: Optional[str], timeout: float,
+                             checked: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+    """Run the guard; SafetyGuardError listing what would happen unless it is a no-op.
+
+    ``checked``: the result of ``check_maintenance_exit`` run just before for the same
+    scope. When it was safe, re-probed (not a dry run) less than CHECK_REUSE_SECONDS ago,
+    and the CIB is still the one it simulated on (same admin_epoch.epoch.num_updates:
+    nothing was written since, not even a probe result), the re-probe is not repeated:
+    leaving is simulated again on the current CIB and refused the same way. Otherwise
+    (changed, old, unsafe, another scope, malformed) the whole guard runs again.
+    """
+    if checked is not None and _reusable(checked, node):
+        report = check_maintenance_exit(ctx, node, reprobe=False, timeout=timeout)
+        if report["cib_version"] is not None and report["cib_version"] == checked["cib_version"]:
+            report["probes_of"] = checked["checked_at"]
+            refuse_unsafe_exit(report)
+            return report
     report = check_maintenance_exit(ctx, node, reprobe=True, timeout=timeout)
     refuse_unsafe_exit(report)
     return report
+
+
+def _reusable(checked: Any, node: Optional[str]) -> bool:
+    if not isinstance(checked, dict):
+        return False
+    at, version = checked.get("checked_at"), checked.get("cib_version")
+    if isinstance(at, bool) or not isinstance(at, (int, float)) or not isinstance(version, str):
+        return False
+    return (checked.get("safe") is True and checked.get("reprobed") is True
+            and checked.get("node") == node and 0 <= time.time() - at <= CHECK_REUSE_SECONDS)
 
 
 def refuse_unsafe_exit(report: Dict[str, Any]) -> None:

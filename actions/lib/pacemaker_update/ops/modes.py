@@ -86,11 +86,14 @@ def _dialect(ctx: Any) -> Any:
 
 
 def set_maintenance(ctx: Any, node: Optional[str], on: bool, timeout: Optional[float] = None,
-                    guarded: bool = True) -> Dict[str, Any]:
+                    guarded: bool = True,
+                    exit_check: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
     """Maintenance of one node (``node``) or the cluster (None) on/off, verified.
 
     Leaving maintenance first runs the maintenance-exit guard (re-probe + simulation)
     and refuses with SafetyGuardError when it would stop, start, move or restart anything.
+    ``exit_check``: a check_maintenance_exit result from just before (see
+    guard.enforce_maintenance_exit: its re-probe is reused while the CIB is unchanged).
     """
     node = None if node is None else check_node(ctx, node)
     _check_bool(on)
@@ -105,7 +108,7 @@ def set_maintenance(ctx: Any, node: Optional[str], on: bool, timeout: Optional[f
         ctx.warn(_already(ctx, f"{what} is already {'on' if on else 'off'}"))
     if not already or ctx.dry_run:
         if not on and guarded and not already:
-            report = guard.enforce_maintenance_exit(ctx, node, wait)
+            report = guard.enforce_maintenance_exit(ctx, node, wait, exit_check)
         dialect = _dialect(ctx)
         argv = dialect.cluster_maintenance(on) if node is None else \
             dialect.node_maintenance(node, on)

@@ -57,3 +57,13 @@ def pending_probes(before: Marks, after: Marks) -> List[str]:
             if not (now.get(rsc, set()) - resources[rsc]):
                 pending.append(f"{node}: {rsc}")
     return pending
+
+
+def cib_version(cib: Union[bytes, str]) -> Optional[str]:
+    """``admin_epoch.epoch.num_updates`` of a CIB: it changes with every write (status
+    included: a probe's record, a node attribute), so two equal versions are the same CIB."""
+    root = _parse_cib(cib)
+    parts = [root.get(name) for name in ("admin_epoch", "epoch", "num_updates")]
+    if any(part is None or not str(part).isdigit() for part in parts):
+        return None
+    return ".".join(str(part) for part in parts)
