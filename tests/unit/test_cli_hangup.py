@@ -16,6 +16,7 @@ import subprocess
 import sys
 import termios
 import threading
+import time
 from typing import Any, List
 
 import pytest
@@ -70,7 +71,11 @@ def test_terminal_hangup_pauses_after_the_running_action_and_the_run_resumes(tmp
     reader.start()
     try:
         wait_for(log, "start a")
-        assert b"running: a" in b"".join(seen)  # the live display was on the terminal
+        # the live display is on the terminal (the reader may get it after the step began)
+        deadline = time.monotonic() + 30
+        while b"running: a" not in b"".join(seen) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert b"running: a" in b"".join(seen)
     finally:
         stop.set()
         reader.join(5)

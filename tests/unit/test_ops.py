@@ -305,16 +305,18 @@ def test_a_reused_check_still_refuses_what_the_simulation_now_plans(script):
     assert not any("maintenance-mode=false" in " ".join(c["argv"]) for c in ctx.commands)
 
 
-@pytest.mark.parametrize("why,check", [
-    ("the CIB changed since", fresh_check(cib_version="0.13.3")),
-    ("older than the reuse limit", fresh_check(checked_at=1.0)),
-    ("it was not safe", fresh_check(safe=False)),
-    ("a dry run did not re-probe", fresh_check(reprobed=False)),
-    ("another scope", fresh_check(node="server2")),
-    ("no CIB version", fresh_check(cib_version=None)),
-    ("not a check result", {"safe": True}),
+@pytest.mark.parametrize("why,changes", [
+    ("the CIB changed since", {"cib_version": "0.13.3"}),
+    ("older than the reuse limit", {"checked_at": 1.0}),
+    ("it was not safe", {"safe": False}),
+    ("a dry run did not re-probe", {"reprobed": False}),
+    ("another scope", {"node": "server2"}),
+    ("no CIB version", {"cib_version": None}),
+    ("not a check result", None),
 ])
-def test_leaving_re_probes_again_unless_the_check_is_reusable(script, why, check):
+def test_leaving_re_probes_again_unless_the_check_is_reusable(script, why, changes):
+    # made here, not at collection: a fresh check must be fresh when the test runs
+    check = {"safe": True} if changes is None else fresh_check(**changes)
     probe(script).expect_status("server1", "two_node_cluster_maintenance")
     if why == "the CIB changed since":  # noticed on the CIB read for the simulation
         expect_simulation_only(script, CLEAN)
