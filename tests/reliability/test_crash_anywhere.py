@@ -7,6 +7,9 @@ the cluster healthy, every package updated and changed exactly once per node.
   crm_mon shows it);
 - method 4 killed while updating the primary (its `update`, the second one, has started);
 - method 2 (cluster_maintenance) killed while maintenance-mode is on (crm_mon shows it);
+- method 2 killed as `maintenance_off` starts, right after the exit-guard step: the resumed
+  step is given that step's result again (its re-probe is reused only while the CIB is
+  unchanged, ops/guard.py);
 - method 1 (full_stop) killed inside the last node's stop once every node's pacemaker is
   stopped: no node answers crm_mon on resume (found by the campaign; fixed in
   ops/services.py: the whole-cluster stop is then verified with systemctl).
@@ -104,6 +107,16 @@ def test_method2_killed_while_maintenance_mode_is_on(lab: Any) -> None:
                            rc.Point("rolling_cluster_maintenance", "update", 1),
                            lambda s: s["maintenance_mode"])
         assert lab.summary()["maintenance_mode"] is True
+        resume_and_check(lab, state_dir, "cluster_maintenance", run_id, before)
+
+
+def test_method2_killed_as_maintenance_is_lifted_after_the_guard(lab: Any) -> None:
+    before = {n: lab.package_db(n) for n in lab.nodes}
+    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
+        state_dir = Path(tmp)
+        run_id = kill_when(lab, state_dir, "cluster_maintenance",
+                           rc.Point("rolling_cluster_maintenance", "maintenance_off", 1),
+                           lambda s: True)
         resume_and_check(lab, state_dir, "cluster_maintenance", run_id, before)
 
 
