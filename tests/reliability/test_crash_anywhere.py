@@ -73,51 +73,55 @@ def resume_and_check(lab: Any, state_dir: Path, method: str, run_id: str,
     assert problems == [], problems
 
 
-def test_method4_killed_while_the_secondary_is_in_standby(lab: Any) -> None:
-    primary = lab.summary()["resources"]["web"][0]
-    secondary = [n for n in lab.nodes if n != primary][0]
+def crash_and_resume(lab: Any, method: str, point: rc.Point, reached: Any,
+                     at_kill: Any = None) -> None:
+    """Kill the update at `point` once crm_mon shows `reached`; `at_kill(summary)` checks
+    the cluster at that moment; then the resume must finish it, healthy."""
     before = {n: lab.package_db(n) for n in lab.nodes}
     with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
         state_dir = Path(tmp)
-        run_id = kill_when(lab, state_dir, "rolling_standby", rc.Point(
-            "rolling_standby", "standby", 1),
-            lambda s: s["nodes"][secondary].get("standby") == "true")
-        assert lab.summary()["nodes"][secondary]["standby"] == "true"
-        resume_and_check(lab, state_dir, "rolling_standby", run_id, before)
+        run_id = kill_when(lab, state_dir, method, point, reached)
+        if at_kill is not None:
+            at_kill(lab.summary())
+        resume_and_check(lab, state_dir, method, run_id, before)
+
+
+def test_method4_killed_while_the_secondary_is_in_standby(lab: Any) -> None:
+    primary = lab.summary()["resources"]["web"][0]
+    secondary = [n for n in lab.nodes if n != primary][0]
+
+    def in_standby(summary: Any) -> None:
+        assert summary["nodes"][secondary]["standby"] == "true"
+
+    crash_and_resume(lab, "rolling_standby", rc.Point("rolling_standby", "standby", 1),
+                     lambda s: s["nodes"][secondary].get("standby") == "true", in_standby)
 
 
 def test_method4_killed_while_updating_the_primary(lab: Any) -> None:
     primary = lab.summary()["resources"]["web"][0]
-    before = {n: lab.package_db(n) for n in lab.nodes}
-    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
-        state_dir = Path(tmp)
-        run_id = kill_when(lab, state_dir, "rolling_standby",
-                           rc.Point("rolling_standby", "update", 2),
-                           lambda s: s["nodes"][primary].get("standby") == "true")
+
+    def only_the_primary_in_standby(_summary: Any) -> None:
         at_kill = rc.cluster_digest(lab)
         assert at_kill["standby"] == [primary], at_kill
-        resume_and_check(lab, state_dir, "rolling_standby", run_id, before)
+
+    crash_and_resume(lab, "rolling_standby", rc.Point("rolling_standby", "update", 2),
+                     lambda s: s["nodes"][primary].get("standby") == "true",
+                     only_the_primary_in_standby)
 
 
 def test_method2_killed_while_maintenance_mode_is_on(lab: Any) -> None:
-    before = {n: lab.package_db(n) for n in lab.nodes}
-    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
-        state_dir = Path(tmp)
-        run_id = kill_when(lab, state_dir, "cluster_maintenance",
-                           rc.Point("rolling_cluster_maintenance", "update", 1),
-                           lambda s: s["maintenance_mode"])
-        assert lab.summary()["maintenance_mode"] is True
-        resume_and_check(lab, state_dir, "cluster_maintenance", run_id, before)
+    def maintenance_on(summary: Any) -> None:
+        assert summary["maintenance_mode"] is True
+
+    crash_and_resume(lab, "cluster_maintenance",
+                     rc.Point("rolling_cluster_maintenance", "update", 1),
+                     lambda s: s["maintenance_mode"], maintenance_on)
 
 
 def test_method2_killed_as_maintenance_is_lifted_after_the_guard(lab: Any) -> None:
-    before = {n: lab.package_db(n) for n in lab.nodes}
-    with tempfile.TemporaryDirectory(prefix="pmu-crash-") as tmp:
-        state_dir = Path(tmp)
-        run_id = kill_when(lab, state_dir, "cluster_maintenance",
-                           rc.Point("rolling_cluster_maintenance", "maintenance_off", 1),
-                           lambda s: True)
-        resume_and_check(lab, state_dir, "cluster_maintenance", run_id, before)
+    crash_and_resume(lab, "cluster_maintenance",
+                     rc.Point("rolling_cluster_maintenance", "maintenance_off", 1),
+                     lambda s: True)
 
 
 def pacemaker_stopped_everywhere(lab: Any) -> bool:
