@@ -138,9 +138,10 @@ def test_watch_bad_input_exits_2(tmp_path, config, args, text):
 
 
 def test_unexpected_failover_pauses_the_run_and_says_why(tmp_path, config):
-    log = str(tmp_path / "log")
+    log, gate = str(tmp_path / "log"), tmp_path / "hold"
+    gate.write_text("")  # step a runs until the pause is requested, however loaded the machine
     proc = Proc(tmp_path, "run", "update_cluster", "--pack-dir", PACK, "--cluster", "t1",
-                "--config", config, "--param", "path=" + log, "--param", "seconds=1.5",
+                "--config", config, "--param", "path=" + log, "--param", f"hold={gate}",
                 "--listen", "127.0.0.1:0", "--watch-interval", "0.5", "--json")
     url = proc.alert_url()
     deadline = time.monotonic() + 30
@@ -148,6 +149,8 @@ def test_unexpected_failover_pauses_the_run_and_says_why(tmp_path, config):
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert post(url, ALERT) == 202
+    proc.wait_line(proc.err, "unexpected failover: vip stopped on n1")
+    gate.unlink()
     assert proc.finish() == 3
     data = json.loads("\n".join(proc.out))
     assert data["status"] == "paused"
@@ -171,9 +174,13 @@ def test_unexpected_failover_pauses_the_run_and_says_why(tmp_path, config):
 
 
 def test_run_text_output_prints_the_event_and_no_watch_disables_it(tmp_path, config):
+    gate = tmp_path / "hold"
+    gate.write_text("")  # step a runs until the pause is requested
     proc = Proc(tmp_path, "run", "update_cluster", "--pack-dir", PACK, "--cluster", "t1",
-                "--config", config, "--param", "seconds=1", "--listen", "127.0.0.1:0")
+                "--config", config, "--param", f"hold={gate}", "--listen", "127.0.0.1:0")
     assert post(proc.alert_url(), ALERT) == 202
+    proc.wait_line(proc.err, "unexpected failover: vip stopped on n1")
+    gate.unlink()
     assert proc.finish() == 3
     assert "paused by unexpected_failover: vip stopped on n1 (alert)" in proc.out
     assert any(x.startswith("event: {") for x in proc.out)
