@@ -2,8 +2,6 @@
 transport double. Checks the data keys workflows branch on, and that bad input is a
 coded error before any command."""
 
-import importlib.util
-import inspect
 import sys
 from pathlib import Path
 
@@ -11,24 +9,15 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from helpers.actions import action_class  # noqa: E402
 from helpers.fake_transport import CommandScript, fixture  # noqa: E402
 from pacemaker_update import ops  # noqa: E402
-from pacemaker_update.st2compat import Action  # noqa: E402
 
-ACTIONS = Path(__file__).resolve().parents[2] / "actions"
 CONFIG = {"clusters": {"lab": {"frontend": "pcs", "package_manager": "yum",
                                "nodes": [{"name": "server1", "address": "10.0.0.1"},
                                          {"name": "server2", "address": "10.0.0.2"}]}}}
 PROBE = [(["pcs", "--version"], "0.11.5\n"), (["crm_mon", "--version"], "Pacemaker 2.1.5\n")]
 CRM_MON = ["crm_mon", "-1", "--output-as=xml"]
-
-
-def action_class(name):
-    spec = importlib.util.spec_from_file_location("t_" + name, ACTIONS / f"{name}.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return [c for _, c in inspect.getmembers(mod, inspect.isclass)
-            if issubclass(c, Action) and c.__module__ == mod.__name__][0]
 
 
 @pytest.fixture

@@ -2,7 +2,6 @@
 API endpoints; the alert agent script (real sh + curl) into the embedded listener;
 install_alert_agent's plan and its cibadmin fragment on a real CIB file."""
 
-import importlib.util
 import json
 import os
 import shutil
@@ -12,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from helpers.actions import action_class
 from pacemaker_update.detect import MemoryLedgerStore, new_entry
 from pacemaker_update.detect.install import AGENT_SOURCE, alert_xml, register_alert_argv
 from pacemaker_update.detect.watcher import AlertListener, watch
@@ -19,14 +19,6 @@ from pacemaker_update.detect.watcher import AlertListener, watch
 ROOT = Path(__file__).resolve().parents[2]
 FIX = ROOT / "tests" / "fixtures" / "crm_mon"
 TOKEN = "tok-123"
-
-
-def action(name):
-    spec = importlib.util.spec_from_file_location(f"act_{name}", ROOT / "actions" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return [c for c in vars(module).values()
-            if isinstance(c, type) and c.__module__ == module.__name__][0]
 
 
 class FakeSt2:
@@ -118,7 +110,7 @@ class Datastore:
 
 def test_pause_update_pauses_only_that_clusters_running_update(st2):
     store = Datastore()
-    ok, out = action("pause_update")(config={}, action_service=store).run(
+    ok, out = action_class("pause_update")(config={}, action_service=store).run(
         cluster="lab", reason="resource_moved: vip moved from server1 to server2")
     assert ok, out
     assert [p["id"] for p in out["paused"]] == ["ex1"]
@@ -131,7 +123,7 @@ def test_pause_update_pauses_only_that_clusters_running_update(st2):
     why = json.loads(store.data["pacemaker_update.pause_reason.lab"])
     assert "vip moved" in why["reason"]
     # a second trigger of the same incident changes nothing
-    ok, out = action("pause_update")(config={}, action_service=store).run(cluster="lab")
+    ok, out = action_class("pause_update")(config={}, action_service=store).run(cluster="lab")
     assert ok and out["paused"] == [] and out["already_halted"] == ["ex1"]
     assert [r[0] for r in st2.requests].count("PUT") == 1
 
@@ -143,11 +135,11 @@ def test_pause_update_with_an_alert_checks_the_ledger_first(st2):
     from pacemaker_update.detect import ServiceLedgerStore
     ServiceLedgerStore(store).open(new_entry("lab", "ex1", "standby_server1", "standby",
                                              "server1"))
-    ok, out = action("pause_update")(config={}, action_service=store).run(cluster="lab",
+    ok, out = action_class("pause_update")(config={}, action_service=store).run(cluster="lab",
                                                                          alert=alert)
     assert ok and out["expected"] is True and st2.requests == []
     alert["node"] = "server2"  # a stop on the other node is not covered
-    ok, out = action("pause_update")(config={}, action_service=store).run(cluster="lab",
+    ok, out = action_class("pause_update")(config={}, action_service=store).run(cluster="lab",
                                                                          alert=alert)
     assert ok and [p["id"] for p in out["paused"]] == ["ex1"]
     assert "vip stopped on server2" in out["reason"]
@@ -155,15 +147,15 @@ def test_pause_update_with_an_alert_checks_the_ledger_first(st2):
 
 def test_pause_update_reports_an_unreachable_api_with_a_code(monkeypatch):
     monkeypatch.setenv("ST2_ACTION_API_URL", "http://127.0.0.1:9/api/v1")
-    ok, out = action("pause_update")(config={}, action_service=None).run(cluster="lab")
+    ok, out = action_class("pause_update")(config={}, action_service=None).run(cluster="lab")
     assert not ok and out["error"]["code"] == "ST2_API_UNREACHABLE"
     monkeypatch.delenv("ST2_ACTION_API_URL")
-    ok, out = action("pause_update")(config={}, action_service=None).run(cluster="lab")
+    ok, out = action_class("pause_update")(config={}, action_service=None).run(cluster="lab")
     assert not ok and out["error"]["code"] == "ST2_API_NOT_CONFIGURED"
 
 
 def test_rollback_update_pauses_then_starts_one_rollback(st2):
-    rollback = action("rollback_update")
+    rollback = action_class("rollback_update")
     ok, out = rollback(config={}, action_service=None).run(cluster="lab", reason="crash")
     assert ok, out
     posts = [r for r in st2.requests if r[0] == "POST"]
@@ -242,7 +234,7 @@ def test_listener_refuses_bad_requests():
 
 
 def test_install_alert_agent_dry_run_plans_every_node(monkeypatch):
-    cls = action("install_alert_agent")
+    cls = action_class("install_alert_agent")
     cfg = {"clusters": {"lab": {"nodes": [{"name": "server1", "address": "10.0.0.1"},
                                           {"name": "server2", "address": "10.0.0.2"}]}}}
     ok, out = cls(config=cfg).run(cluster="lab", recipient_url="http://10.0.0.254:8765/alert",

@@ -4,11 +4,11 @@ The SQLite case uses the embedded runner's REAL run store (engine/store.py RunSt
 its ActionService: what record_expected_moves writes there is what the watcher reads.
 """
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
+from helpers.actions import action_class
 from pacemaker_update.detect import (
     LedgerEntry,
     LedgerStoreError,
@@ -20,14 +20,6 @@ from pacemaker_update.detect import (
 from pacemaker_update.errors import InvalidInputError
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def action(name):
-    spec = importlib.util.spec_from_file_location(f"act_{name}", ROOT / "actions" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return [c for c in vars(module).values()
-            if isinstance(c, type) and c.__module__ == module.__name__][0]
 
 
 class FakeService:
@@ -105,7 +97,7 @@ def test_record_and_close_actions_through_the_embedded_runner_store(tmp_path):
     runs = engine_store.RunStore(str(tmp_path))
     service = engine_actions.ActionService(runs.kv_get, runs.kv_set, runs.kv_delete,
                                            "pacemaker_update")
-    record, close = action("record_expected_moves"), action("close_expected_moves")
+    record, close = action_class("record_expected_moves"), action_class("close_expected_moves")
     ok, out = record(config={}, action_service=service).run(
         cluster="lab", run_id="abc123", step="standby_server1", operation="standby",
         node="server1", destinations=["server2"], ttl=300)
@@ -122,14 +114,14 @@ def test_record_and_close_actions_through_the_embedded_runner_store(tmp_path):
 
 def test_record_action_refuses_bad_input_before_storing():
     service = FakeService()
-    record = action("record_expected_moves")(config={}, action_service=service)
+    record = action_class("record_expected_moves")(config={}, action_service=service)
     ok, out = record.run(cluster="lab", run_id="r", step="s", operation="standby",
                          node="server1; reboot")
     assert not ok and out["error"]["code"] == "INVALID_INPUT" and service.data == {}
     ok, out = record.run(cluster="../x", run_id="r", step="s", operation="standby",
                          node="server1")
     assert not ok and out["error"]["code"] == "INVALID_CLUSTER"
-    ok, out = action("record_expected_moves")(config={}, action_service=None).run(
+    ok, out = action_class("record_expected_moves")(config={}, action_service=None).run(
         cluster="lab", run_id="r", step="s", operation="standby", node="server1")
     assert not ok and out["error"]["code"] == "LEDGER_UNAVAILABLE"
 

@@ -11,7 +11,6 @@ The tests at the bottom check the driver itself refuses what StackStorm would re
 
 import copy
 import hashlib
-import importlib.util
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 import yaml
+from helpers.actions import action_class
 from pacemaker_update.actionbase import command_trace
 from pacemaker_update.engine import compat
 
@@ -528,19 +528,9 @@ class FakeCluster:
         }
 
 
-_RENDER_ACTION: List[Any] = []
-
-
 def render_report_result(params: Dict[str, Any]) -> Tuple[bool, Dict[str, Any]]:
     """The pack's real render_report action (actions/render_report.py), st2's result shape."""
-    if not _RENDER_ACTION:
-        module_spec = importlib.util.spec_from_file_location(
-            "pack_render_report", ROOT / "actions" / "render_report.py")
-        assert module_spec is not None and module_spec.loader is not None
-        module = importlib.util.module_from_spec(module_spec)
-        module_spec.loader.exec_module(module)
-        _RENDER_ACTION.append(module.RenderReport)
-    ok, envelope = _RENDER_ACTION[0](config={}).run(**params)
+    ok, envelope = action_class("render_report")(config={}).run(**params)
     return ok, {"result": envelope, "stdout": "", "stderr": "", "exit_code": 0 if ok else 1}
 
 
