@@ -4,9 +4,11 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 from pmlab import network
@@ -50,9 +52,18 @@ def check_host() -> None:
 def up(nodes: int, frontend: str, pcsd: bool) -> dict[str, Any]:
     """Create and start the whole lab; returns the state (with timings)."""
     check_host()
-    if load_state() is not None:
-        raise AlreadyUpError(f"a lab is already recorded in {lab_dir()}; "
-                             "run `lab/lab down` first")
+    recorded = load_state()
+    if recorded is not None:
+        why = stale_reason(recorded)
+        if why is None:
+            raise AlreadyUpError(f"a lab is already recorded in {lab_dir()}; "
+                                 "run `lab/lab down` first")
+        sys.stderr.write(f"lab up: the lab recorded in {lab_dir()} is stale ({why}); "
+                         "removing what is left of it first\n")
+        left = down()
+        if left:
+            raise LabError(f"could not remove the stale lab: {', '.join(left)}; "
+                           "see `lab/lab status`")
     t0 = time.monotonic()
     d = lab_dir()
     d.mkdir(parents=True, exist_ok=True)
@@ -89,6 +100,26 @@ def up(nodes: int, frontend: str, pcsd: bool) -> dict[str, Any]:
     state["up_seconds"] = round(time.monotonic() - t0, 2)
     save_state(state)
     return state
+
+
+def stale_reason(state: dict[str, Any]) -> str | None:
+    """Why a recorded lab can no longer run, or None if it may still be alive.
+
+    A lab is stale when the machine rebooted or its processes were killed from outside
+    (a killed test session, a copy of the disk on another machine): the state says up, but
+    the gateway namespace, which no fault ever stops, is gone, or nothing with the lab's tag
+    runs at all. Nothing can be saved from such a lab; it must be torn down and made again.
+    """
+    tag = state.get("tag")
+    if not tag or not tagged_pids(str(tag)):
+        return "none of its processes runs"
+    gateway = state.get("gateway", {})
+    if gateway.get("pid") and not is_ours(gateway["pid"], str(tag), gateway.get("pid_start")):
+        return f"its gateway process {gateway['pid']} is gone"
+    bridge = state.get("bridge", BRIDGE)
+    if state.get("status") == "up" and not Path(f"/sys/class/net/{bridge}").exists():
+        return f"its bridge {bridge} is gone"
+    return None
 
 
 def boot_node_network(state: dict[str, Any], name: str) -> None:

@@ -4,12 +4,14 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any, Sequence
 
 from pmlab import faults, lifecycle
 from pmlab.cluster import summarize, wait_settled
 from pmlab.consts import BRIDGE, GATEWAY_VETH, LAB_ROOT, lab_dir
+from pmlab.errors import LabError
 from pmlab.node import node_exec
 from pmlab.probe import Probe
 from pmlab.procs import TAG_VAR
@@ -139,9 +141,33 @@ class LabCluster:
         self._fault(faults.move, resource, node)
 
     def reset(self) -> dict[str, Any]:
-        """Fresh healthy cluster, service on server1, package DBs initial."""
-        with lab_lock():
-            return faults.reset(self.state)
+        """Fresh healthy cluster, service on server1, package DBs initial.
+
+        If the cluster cannot be made healthy in place (faults.reset already restarts
+        Pacemaker everywhere once), or the lab is stale, the lab is torn down and made again,
+        as a person would. After REBUILD_LIMIT such failures in a row this process fails at
+        once instead of spending minutes on each later test.
+        """
+        _fail_fast()
+        try:
+            with lab_lock():
+                why = lifecycle.stale_reason(self.state)
+                if why is None:
+                    return _succeeded(faults.reset(self.state))
+        except Exception as exc:  # noqa: BLE001 - any failure here calls for the rebuild
+            why = f"reset failed: {exc}"
+        sys.stderr.write(f"lab: {why}; rebuilding the lab ({self.node_count} nodes, "
+                         f"{self.frontend})\n")
+        try:
+            with lab_lock():
+                left = lifecycle.down()
+                if left:
+                    raise LabError(f"lab down left: {left}")
+                lifecycle.up(self.node_count, self.frontend, self.pcsd)
+                return _succeeded(faults.reset(self.state))
+        except Exception as exc:
+            _FAILURES.append(f"{why}; the rebuild failed too: {exc}")
+            raise
 
     def down(self) -> list[str]:
         """Tear the lab down; returns what could not be removed."""
@@ -149,21 +175,45 @@ class LabCluster:
             return lifecycle.down()
 
 
+# A lab that could not be made healthy, in this process, most recent last. Cleared by any
+# success. From REBUILD_LIMIT failures in a row on, bring_up and reset fail at once: in CI a
+# lab that cannot come up made each of 30 tests spend 3 minutes finding that out again.
+REBUILD_LIMIT = 2
+_FAILURES: list[str] = []
+
+
+def _fail_fast() -> None:
+    if len(_FAILURES) >= REBUILD_LIMIT:
+        raise LabError(f"the lab could not be made healthy {len(_FAILURES)} times in a row "
+                       f"in this process; not trying again. Last: {_FAILURES[-1]}")
+
+
+def _succeeded(value: Any) -> Any:
+    _FAILURES.clear()
+    return value
+
+
 def bring_up(nodes: int = 2, frontend: str = "crmsh", pcsd: bool = False) -> LabCluster:
-    """Up a lab of this configuration (tearing down any other recorded lab first)."""
-    state = load_state()
-    if state is not None:
-        same = (state.get("status") == "up" and len(state["nodes"]) == nodes
-                and state.get("frontend") == frontend and bool(state.get("pcsd")) == pcsd)
-        if same:
-            return LabCluster(nodes, frontend, pcsd)
+    """Up a lab of this configuration (tearing down any other recorded lab, or a stale record
+    of this one, first)."""
+    _fail_fast()
+    try:
         with lab_lock():
-            left = lifecycle.down()
-        if left:
-            raise RuntimeError(f"lab down left: {left}")
-    with lab_lock():
-        lifecycle.up(nodes, frontend, pcsd)
-    return LabCluster(nodes, frontend, pcsd)
+            state = load_state()
+            if state is not None:
+                same = (state.get("status") == "up" and len(state["nodes"]) == nodes
+                        and state.get("frontend") == frontend
+                        and bool(state.get("pcsd")) == pcsd)
+                if same and lifecycle.stale_reason(state) is None:
+                    return LabCluster(nodes, frontend, pcsd)
+                left = lifecycle.down()
+                if left:
+                    raise LabError(f"lab down left: {left}")
+            lifecycle.up(nodes, frontend, pcsd)
+    except Exception as exc:
+        _FAILURES.append(f"bring-up of {nodes} nodes, {frontend}: {exc}")
+        raise
+    return _succeeded(LabCluster(nodes, frontend, pcsd))
 
 
 def _other_instances_tags() -> set[str]:
