@@ -76,10 +76,10 @@ def finish(proc: Any, state_dir: Path, timeout: float = 300) -> dict[str, Any]:
     return doc
 
 
-def show(lab: Any, state_dir: Path, run_id: str) -> dict[str, Any]:
-    """`pacemaker-update show RUN --json`."""
-    res = subprocess.run([str(CLI), "show", run_id, "--state-dir", str(state_dir), "--json"],
-                         capture_output=True, text=True, timeout=60)
+def show(lab: Any, state_dir: Path, run_id: str, *extra: str) -> dict[str, Any]:
+    """`pacemaker-update show RUN --json [extra...]`."""
+    res = subprocess.run([str(CLI), "show", run_id, "--state-dir", str(state_dir), "--json",
+                          *extra], capture_output=True, text=True, timeout=60)
     assert res.returncode == 0, res.stderr
     return dict(json.loads(res.stdout))
 
@@ -231,6 +231,14 @@ def test_package_update_fails(lab: Any, tmp_path: Path) -> None:
     assert not any("resume" in step for step in steps), steps
     # and `show RUN` says the same to whoever lost the run's output
     assert show(lab, tmp_path, doc["run_id"])["next"] == steps
+    # with --cluster-now it also reads where every node is now: nothing moved since the run
+    # ended, so the same standing the run printed, read again from the live cluster
+    shown = show(lab, tmp_path, doc["run_id"], "--cluster-now", "--config",
+                 str(lab.config_path))["cluster_now"]
+    assert "error" not in shown, shown
+    assert shown["nodes"] == doc["cluster_now"]["nodes"]
+    assert shown["placement"] == doc["cluster_now"]["placement"]
+    assert shown["next"] == steps
 
 
 def test_service_dies_on_the_updated_node_after_failover(lab: Any, tmp_path: Path) -> None:

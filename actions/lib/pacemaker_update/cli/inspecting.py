@@ -32,6 +32,8 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     steps = run_next_steps(run)
     if steps:
         data["next"] = steps
+    if getattr(args, "cluster_now", False):
+        data["cluster_now"] = run_cluster_now(run, getattr(args, "config", None))
     if args.json:
         emit(args, data, "")
         return 0
@@ -39,7 +41,11 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if run.get("pause_cause") and run["status"] in ("paused", "pausing"):
         cause = run["pause_cause"]
         sys.stdout.write("paused by {}: {}\n".format(cause.get("kind"), cause.get("message")))
-    if steps:
+    if data.get("cluster_now"):
+        from pacemaker_update.cli.running import print_standing
+
+        print_standing(data["cluster_now"], sys.stdout)  # ends with the same next steps
+    elif steps:
         sys.stdout.write("next:\n" + "".join(f"  {step}\n" for step in steps))
     for child in children:
         sys.stdout.write("\nsubworkflow:\n")
@@ -58,6 +64,19 @@ def run_next_steps(run: Dict[str, Any]) -> List[str]:
             not params.get("cluster"):
         return []
     return next_steps(str(run["id"]), params["cluster"], str(run["status"]))
+
+
+def run_cluster_now(run: Dict[str, Any], config_path: Any) -> Dict[str, Any]:
+    """``--cluster-now``: where every node of a stopped cluster run's cluster is now, with
+    the same next steps the run printed; a note instead for any other run (nothing read)."""
+    from pacemaker_update.cli.running import cluster_standing
+
+    params: Dict[str, Any] = run["params"] if isinstance(run.get("params"), dict) else {}
+    if not run_next_steps(run):
+        return {"note": "not read: only a cluster update that stopped before its end (paused "
+                        "or failed, not a subworkflow) has a cluster standing to show",
+                "next": []}
+    return cluster_standing(params, config_path, str(run["id"]), str(run["status"]))
 
 
 def cmd_control(args: argparse.Namespace) -> int:

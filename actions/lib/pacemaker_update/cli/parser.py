@@ -116,9 +116,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="start update_cluster from a change-ticket payload (JSON; '-' reads stdin)",
     )
     _run_options(_sub(sub, "plan", "dry run: the same with dry_run=true, printing the plan"))
-    _sub(sub, "status", "active runs, or one run").add_argument("run", nargs="?")
+    status = _sub(sub, "status", "active runs, or one run")
+    status.add_argument("run", nargs="?")
     _sub(sub, "history", "recent runs").add_argument("--limit", type=int, default=20)
-    _sub(sub, "show", "a run with every task and result").add_argument("run")
+    show = _sub(sub, "show", "a run with every task and result")
+    show.add_argument("run")
+    for one_run in (status, show):
+        one_run.add_argument(
+            "--cluster-now",
+            action="store_true",
+            help="for a cluster run that stopped before its end, also read where every node "
+            "is now (crm_mon over SSH, read-only) and put it in the output as cluster_now",
+        )
+        one_run.add_argument("--config", metavar="PATH", help="pack config YAML")
     _sub(sub, "pause", "pause a run after its running action(s)").add_argument("run")
     _sub(sub, "cancel", "cancel a run after its running action(s)").add_argument("run")
     resume = _sub(sub, "resume", "continue a paused or interrupted run")

@@ -4,7 +4,7 @@ import argparse
 import datetime as dt
 import json
 import sys
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, TextIO
 
 from pacemaker_update.cli.common import emit, load_cluster, make_engine, parse_listen, parse_pairs
 from pacemaker_update.errors import InvalidInputError
@@ -211,17 +211,19 @@ def cluster_standing(params: Dict[str, Any], config_path: Optional[str],
     return out
 
 
-def print_standing(standing: Dict[str, Any]) -> None:
-    """The cluster's standing for a person, on stderr."""
+def print_standing(standing: Dict[str, Any], stream: Optional[TextIO] = None) -> None:
+    """The cluster's standing for a person, on stderr (or ``stream``)."""
     lines = ["cluster now:"]
     for node, where in sorted((standing.get("nodes") or {}).items()):
         lines.append(f"  {node}: {where}")
     if standing.get("maintenance_mode"):
         lines.append("  maintenance-mode is ON (resources unmanaged)")
-    if standing.get("error"):
-        lines.append("  " + str(standing["error"]))
-    lines += ["next:"] + ["  " + n for n in standing["next"]]
-    sys.stderr.write("\n".join(lines) + "\n")
+    for key in ("error", "note"):
+        if standing.get(key):
+            lines.append("  " + str(standing[key]))
+    if standing["next"]:
+        lines += ["next:"] + ["  " + n for n in standing["next"]]
+    (stream or sys.stderr).write("\n".join(lines) + "\n")
 
 
 def cmd_run(args: argparse.Namespace, dry_run: bool = False) -> int:
