@@ -113,7 +113,12 @@ def test_sigkill_mid_update_then_resume_from_another_process_completes(
     assert first in watch.seen("standby")
 
 
-def test_pause_from_another_process_then_resume_completes(lab: Any, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["pause-command", "sighup"])
+def test_pause_from_another_process_then_resume_completes(lab: Any, tmp_path: Path,
+                                                          how: str) -> None:
+    """`pause RUN` from another terminal, or SIGHUP: the operator's SSH session to the
+    machine running the update dropped. Either pauses at the next step boundary (exit 3),
+    never mid-step, and `resume` in a new process finishes."""
     reference = reference_outage(lab)
     lab.reset()
     primary = lab.summary()["resources"]["web"][0]
@@ -124,14 +129,20 @@ def test_pause_from_another_process_then_resume_completes(lab: Any, tmp_path: Pa
         wait_first_node_in_standby(lab, tmp_path, first, proc)
         run_id = root_run_id(tmp_path)
         assert run_id
-        paused = subprocess.run([str(CLI), "pause", run_id, "--state-dir", str(tmp_path),
-                                 "--json"], capture_output=True, text=True, timeout=60)
-        assert paused.returncode == 0, paused.stdout + paused.stderr
+        if how == "sighup":
+            os.kill(proc.pid, signal.SIGHUP)
+        else:
+            paused = subprocess.run([str(CLI), "pause", run_id, "--state-dir", str(tmp_path),
+                                     "--json"], capture_output=True, text=True, timeout=60)
+            assert paused.returncode == 0, paused.stdout + paused.stderr
         rc = proc.wait(timeout=300)
         assert rc == 3, f"the runner should exit 3 (paused), got {rc}:\n{log.read_text()[-2000:]}"
         shown = subprocess.run([str(CLI), "show", run_id, "--state-dir", str(tmp_path),
                                 "--json"], capture_output=True, text=True, timeout=60)
         assert json.loads(shown.stdout)["status"] == "paused"
+        cause = json.loads(shown.stdout).get("pause_cause") or {}
+        if how == "sighup":
+            assert "SIGHUP" in json.dumps(cause), cause
         # paused at a step boundary: the second node (the primary) was not touched yet
         assert lab.package_db(primary)["httpd"] == before[primary]["httpd"]
         run = resume(lab, tmp_path, run_id)

@@ -132,9 +132,12 @@ def test_sigterm_pauses_gracefully(tmp_path):
     proc = spawn(tmp_path, "run", "slow", "--param", "path=" + log, "--param", "seconds=3")
     wait_for(log, "start a")
     proc.send_signal(signal.SIGTERM)
-    proc.communicate(timeout=60)
+    out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 3
     assert lines(log) == ["start a", "end a"]
+    assert "paused by signal: SIGTERM: asked to stop" in out
+    rc, out, _ = call(tmp_path, "show", the_run(tmp_path), "--json")
+    assert json.loads(out)["pause_cause"]["signal"] == "SIGTERM"
 
 
 @pytest.mark.slow

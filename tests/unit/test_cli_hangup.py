@@ -54,6 +54,12 @@ def _assert_paused_then_resumes(state: Any, log: str, hold: Any) -> None:
     assert rc == 0, err
     shown = json.loads(out)
     assert shown["status"] == "paused" and shown["inflight"] == []
+    # whoever finds the run paused later reads why: the session went away
+    cause = shown["pause_cause"]
+    assert cause["kind"] == "signal" and cause["signal"] == "SIGHUP", cause
+    assert "SSH session" in cause["message"]
+    rc, out, err = call(state, "show", run_id)
+    assert "paused by signal: SIGHUP:" in out
     rc, out, err = call(state, "resume", run_id)
     assert rc == 0, err
     assert lines(log) == ["start a", "end a", "start b", "end b", "start c", "end c"]

@@ -81,6 +81,42 @@ def test_request_pause_from_another_thread_records_the_cause(engine, tmp_path):
         engine.request_pause("nosuchrun")
 
 
+@pytest.mark.parametrize("watcher_first", [False, True], ids=["signal-alone", "watcher-first"])
+def test_a_signal_pause_records_its_cause_unless_the_run_has_one(engine, tmp_path,
+                                                                  watcher_first):
+    import signal
+
+    log = str(tmp_path / "log")
+    gate = str(tmp_path / "hold")
+    open(gate, "w").close()
+    run_id = engine.new_run_id()
+    cause = {"kind": "unexpected_failover", "message": "vip stopped on n1"}
+
+    def stop_when_started():
+        try:
+            while not os.path.exists(log):
+                threading.Event().wait(0.02)
+            if watcher_first:
+                engine.request_pause(run_id, cause=cause)
+            engine.stop_signal = signal.SIGHUP  # what the handler does (the CLI tests send it)
+            engine.stop_event.set()
+        finally:
+            os.remove(gate)
+
+    thread = threading.Thread(target=stop_when_started)
+    thread.start()
+    result = engine.start("update_cluster", {"cluster": "c1", "path": log, "hold": gate},
+                          run_id=run_id)
+    thread.join()
+    assert result.status == "paused"
+    if watcher_first:  # the first reason wins: the failover, not the hangup after it
+        assert result.pause_cause == cause
+    else:
+        assert result.pause_cause["kind"] == "signal"
+        assert result.pause_cause["signal"] == "SIGHUP"
+        assert "went away" in result.pause_cause["message"]
+
+
 def test_list_values_lists_local_keys_by_literal_prefix(engine):
     result = engine.start("kvflow", {"prefix": "led_x."})
     found = result.output["found"]

@@ -14,6 +14,7 @@ conductor state, so a killed process can be resumed.
 import concurrent.futures as cf
 import contextlib
 import json
+import signal
 import time
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -31,6 +32,20 @@ from pacemaker_update.engine.progress import ProgressEvent  # noqa: E402
 from pacemaker_update.errors import RunStateError  # noqa: E402
 
 NO_ITEM = -1
+# Why a runner gets each stop signal, as the run's pause cause says it.
+SIGNAL_REASONS = {
+    "SIGHUP": "the terminal or SSH session running the update went away",
+    "SIGINT": "interrupted (Ctrl-C)",
+    "SIGTERM": "asked to stop (SIGTERM, e.g. kill or a service manager)",
+}
+
+
+def signal_name(signum: int) -> str:
+    """SIGHUP for 1, and so on; the number for a signal this platform does not name."""
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
 
 
 def pause_requested(result: Any) -> bool:
@@ -130,6 +145,8 @@ class RunDriver:
         """Turn a pause/cancel request (flag in the DB or a signal) into a conductor request."""
         request = self.store.get_request(self.root_id)
         if self.engine.stop_event.is_set() and request != "cancel":
+            if request != "pause" and self.requested != "pause":
+                self.record_signal_cause()
             request = "pause"
         if not request or request == self.requested:
             return
@@ -143,6 +160,18 @@ class RunDriver:
             "request", status=self.conductor.get_workflow_status(), message=f"{request} requested"
         )
         self.save()
+
+    def record_signal_cause(self) -> None:
+        """A pause asked by a signal says so in the run's record (``show RUN``, the run's
+        --json), unless the run already has a cause (the first reason wins)."""
+        signum = self.engine.stop_signal
+        if signum is None or self.store.get_run(self.root_id).get("pause_cause"):
+            return
+        name = signal_name(signum)
+        why = SIGNAL_REASONS.get(name, "the runner was asked to stop")
+        self.store.update_run(self.root_id, pause_cause={
+            "kind": "signal", "source": "runner", "signal": name,
+            "message": f"{name}: {why}; paused after the running action(s)"})
 
     def dispatch_ready(self) -> bool:
         """Start every task the conductor says is ready; whether anything happened.

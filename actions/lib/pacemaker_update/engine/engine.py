@@ -73,6 +73,7 @@ class Engine:
         self.auto_approve, self.prompt = auto_approve, prompt
         self.poll_interval, self.max_workers = poll_interval, max_workers
         self.stop_event = threading.Event()
+        self.stop_signal: Optional[int] = None  # the signal that set stop_event, if any
         self.pending_response: Optional[Dict[str, Any]] = None
         self._emit_lock = threading.Lock()
         self.results: Dict[str, Tuple[str, Dict[str, Any]]] = {}
@@ -390,6 +391,7 @@ class Engine:
                 signal.signal(signum, signal.SIG_DFL)
                 os.kill(os.getpid(), signum)
                 return
+            self.stop_signal = signum
             self.stop_event.set()
             again = "" if signum == hangup else "; send it again to stop now"
             # Never wait for the display from a signal handler: the interrupted code may
