@@ -50,33 +50,45 @@ def test_a_run_paused_twice_by_the_gate_stays_paused_until_the_window_opens(engi
     assert lines(log) == ["start a", "end a"]
 
 
-def test_request_pause_from_another_thread_records_the_cause(engine, tmp_path):
+def run_stopped_mid_step(engine, tmp_path, stop):
+    """update_cluster (clipack) with its first step held on a gate file until ``stop(run_id)``
+    (run from another thread once the step has started) has returned: the requests land
+    while the step runs, whatever the machine's load."""
     log = str(tmp_path / "log")
-    gate = str(tmp_path / "hold")  # keeps step a running until both requests are in
+    gate = str(tmp_path / "hold")
     open(gate, "w").close()
     run_id = engine.new_run_id()
-    cause = {"kind": "unexpected_failover", "message": "vip stopped on n1"}
 
-    def pause_when_started():
+    def stop_when_started():
         try:
             while not os.path.exists(log):
                 threading.Event().wait(0.02)
-            assert engine.request_pause(run_id, cause=cause) == "requested"
-            # a second reason while the pause is pending does not replace the first
-            engine.request_pause(run_id, cause={"kind": "other", "message": "later"})
+            stop(run_id)
         finally:
             os.remove(gate)
 
-    thread = threading.Thread(target=pause_when_started)
+    thread = threading.Thread(target=stop_when_started)
     thread.start()
     result = engine.start("update_cluster", {"cluster": "c1", "path": log, "hold": gate},
                           run_id=run_id)
     thread.join()
     assert result.run_id == run_id and result.status == "paused"
-    assert result.pause_cause == cause
     assert lines(log) == ["start a", "end a"]
+    return result
+
+
+def test_request_pause_from_another_thread_records_the_cause(engine, tmp_path):
+    cause = {"kind": "unexpected_failover", "message": "vip stopped on n1"}
+
+    def pause(run_id):
+        assert engine.request_pause(run_id, cause=cause) == "requested"
+        # a second reason while the pause is pending does not replace the first
+        engine.request_pause(run_id, cause={"kind": "other", "message": "later"})
+
+    result = run_stopped_mid_step(engine, tmp_path, pause)
+    assert result.pause_cause == cause
     store = RunStore(engine.state_dir)
-    assert store.get_run(run_id)["pause_cause"] == cause
+    assert store.get_run(result.run_id)["pause_cause"] == cause
     with pytest.raises(RunStateError):
         engine.request_pause("nosuchrun")
 
@@ -86,29 +98,15 @@ def test_a_signal_pause_records_its_cause_unless_the_run_has_one(engine, tmp_pat
                                                                   watcher_first):
     import signal
 
-    log = str(tmp_path / "log")
-    gate = str(tmp_path / "hold")
-    open(gate, "w").close()
-    run_id = engine.new_run_id()
     cause = {"kind": "unexpected_failover", "message": "vip stopped on n1"}
 
-    def stop_when_started():
-        try:
-            while not os.path.exists(log):
-                threading.Event().wait(0.02)
-            if watcher_first:
-                engine.request_pause(run_id, cause=cause)
-            engine.stop_signal = signal.SIGHUP  # what the handler does (the CLI tests send it)
-            engine.stop_event.set()
-        finally:
-            os.remove(gate)
+    def stop(run_id):
+        if watcher_first:
+            engine.request_pause(run_id, cause=cause)
+        engine.stop_signal = signal.SIGHUP  # what the handler does (the CLI tests send it)
+        engine.stop_event.set()
 
-    thread = threading.Thread(target=stop_when_started)
-    thread.start()
-    result = engine.start("update_cluster", {"cluster": "c1", "path": log, "hold": gate},
-                          run_id=run_id)
-    thread.join()
-    assert result.status == "paused"
+    result = run_stopped_mid_step(engine, tmp_path, stop)
     if watcher_first:  # the first reason wins: the failover, not the hangup after it
         assert result.pause_cause == cause
     else:
