@@ -10,6 +10,8 @@ failover watcher measured any. Missing keys are tolerated: a failed run reports 
 import datetime as dt
 from typing import Any, Dict, List, Mapping, Optional
 
+from pacemaker_update.actionbase import command_trace
+
 MAX_MARKDOWN = 3500  # Slack shows ~4000 characters of a message before "show more"
 
 
@@ -131,10 +133,9 @@ def assemble_report(parts: Mapping[str, Any]) -> Dict[str, Any]:
         "cluster_steps": _step_rows(progress, None)}
     report.update((key, parts.get(key)) for key in _PASSED_ON)
     report["warnings"] = warnings
-    report["plan"] = [{"node": p.get("node"), "step": p.get("step"), "host": c.get("host"),
-                       "argv": c.get("argv"),
-                       "dry_run": c.get("planned", c.get("dry_run", False))}
-                      for p in progress for c in p.get("commands") or []]
+    report["plan"] = [{"node": p.get("node"), "step": p.get("step"), "host": c["host"],
+                       "argv": c["argv"], "dry_run": c["dry_run"]}
+                      for p in progress for c in command_trace(p.get("commands") or [])]
     report.update((key, parts.get(key)) for key in _PASSED_AFTER)
     report.update(parts.get("extra") or {})
     return report
