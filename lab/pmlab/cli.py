@@ -104,6 +104,8 @@ def print_status(st: dict[str, Any], as_json: bool) -> int:
         print(f"lab: down (nothing recorded in {st['lab_dir']})")
         return 3
     print(f"lab: {st['status']}  VIP {st['vip']}  config {st['config']}")
+    if st.get("stale"):
+        print(f"  STALE: {st['stale']}; `lab/lab up` (or down) removes what is left of it")
     cl = st.get("cluster", {})
     for name, node in st["nodes"].items():
         print(f"  {name:<8} {node['address']:<15} "

@@ -203,7 +203,7 @@ def status() -> dict[str, Any]:
     out: dict[str, Any] = {"status": state["status"], "lab_dir": str(lab_dir()),
                            "config": str(lab_dir() / "config.yaml"), "vip": state["vip"],
                            "bridge": state["bridge"], "up_seconds": state.get("up_seconds"),
-                           "nodes": {}}
+                           "stale": stale_reason(state), "nodes": {}}
     for name, info in state["nodes"].items():
         alive = bool(info.get("pid1")) and is_ours(info["pid1"], state["tag"],
                                                    info.get("pid1_start"))

@@ -313,6 +313,8 @@ def test_a_stale_lab_record_is_rebuilt_not_trusted(lab_factory: Any) -> None:
 
     tag = lab.state["tag"]
     _power_cut_everything(lab)
+    res = subprocess.run([str(LAB), "status"], capture_output=True, text=True)
+    assert "STALE: none of its processes runs" in res.stdout, res.stdout + res.stderr
     res = subprocess.run([str(LAB), "up", "--nodes", "2"], capture_output=True, text=True)
     assert res.returncode == 0, res.stderr
     assert "stale" in res.stderr
