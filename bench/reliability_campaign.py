@@ -33,8 +33,9 @@ succeeded, crm_mon healthy (e2e_support.end_state: all online, nothing in standb
 maintenance, maintenance-mode off, no failures, service group together, nothing unmanaged),
 every node's packages at the newest version, and no package changed twice on a node. A
 point the run passed before the kill landed (the run ended first, rc 0) is recorded as
-missed, not as tried; a run that failed on its own before its point as ended-early, with its
-output.
+missed, not as tried (so is a kill that lands after the run's record already says
+succeeded: only the process's exit was left); a run that failed on its own before its point
+as ended-early, with its output.
 
 Writes the <!-- rel:crash --> section of docs/RELIABILITY.md after every trial (bench/crash_doc.py;
 with --accumulate from every trial of --out, earlier invocations included), one JSON line per
@@ -148,6 +149,18 @@ def task_tree(state_dir: Path) -> list[dict[str, Any]]:
         row["workflow"] = str(row["workflow"]).split(".")[-1]
         out.append(row)
     return out
+
+
+def run_status(state_dir: Path, run_id: str) -> str | None:
+    """A run's status in the store (read-only), None when unreadable."""
+    con = sqlite3.connect(f"file:{state_dir / 'runs.sqlite'}?mode=ro", uri=True, timeout=5)
+    try:
+        row = con.execute("SELECT status FROM runs WHERE id = ?", (run_id,)).fetchone()
+    except sqlite3.OperationalError:
+        return None
+    finally:
+        con.close()
+    return str(row[0]) if row else None
 
 
 def occurrence_of(rows: list[dict[str, Any]], workflow: str, task: str, k: int
@@ -296,6 +309,16 @@ def run_trial(lab: Any, method: str, point: Point, params: dict[str, Any]) -> Tr
         run_id = root_run_id(state_dir)
         if not run_id:
             trial.problems.append("the killed run left no record")
+            return trial
+        if run_status(state_dir, run_id) == "succeeded":
+            # The kill landed after the run had ended (its record says succeeded; only the
+            # process's exit was left): the run passed the point, as when it exits first.
+            # Seen at render_report#1 start, the last task (about 1 ms since d1f21cc).
+            # `resume` says RUN_FINISHED (exit 2), which is right; the cluster must still
+            # be healthy, else it is a failure.
+            trial.problems += healthy_problems(lab, method, before)
+            trial.outcome = "missed" if not trial.problems else "FAILED"
+            trial.run_id = run_id
             return trial
         resumed = resume_run(lab, state_dir, run_id)
         trial.resume_rc = resumed.rc
