@@ -206,8 +206,12 @@ def test_secrets_never_reach_the_store_or_output(engine):
 
 def test_resume_refuses_finished_runs(engine):
     result = engine.start("branches", {"fail_mode": "ok"})
-    with pytest.raises(RunStateError, match="already succeeded"):
+    with pytest.raises(RunStateError, match="already succeeded") as info:
         engine.resume(result.run_id)
+    # what to do instead (the runner was killed after the run ended, say)
+    assert info.value.code == "RUN_FINISHED"
+    assert info.value.hint == (f"`pacemaker-update show {result.run_id}` prints its result "
+                               "and report")
 
 
 def test_overhead_per_task_against_bare_conductor(engine, capsys):

@@ -250,9 +250,10 @@ class Engine:
             )
         if run["status"] in FINAL:
             raise RunStateError(
-                "Run {} already {}".format(run_id, run["status"]),
+                "Run {} already {}; there is nothing to resume".format(run_id, run["status"]),
                 code="RUN_FINISHED",
-                details={"run": run_id},
+                details={"run": run_id, "status": run["status"]},
+                hint=f"`pacemaker-update show {run_id}` prints its result and report",
             )
         names = json.loads(run.get("secrets") or "[]")
         missing = [n for n in names if n not in (secrets or {})]
