@@ -118,7 +118,7 @@ def sampling_lines(trials: list[dict[str, Any]], planned: dict[str, int], s: Sam
         invocations.setdefault(t.get("invocation") or "(not recorded)", []).append(t)
     elsewhere = (f" (and {others} tried points these reference runs do not have: an "
                  "earlier invocation's reference run had them)" if others else "")
-    lines = [f"Sampled: **{distinct} distinct points of the {total}** of this invocation's "
+    lines = [f"Sampled: **{distinct} distinct points of the {total}** of the latest "
              f"reference runs ({pct}){elsewhere}, {len(_tried(trials))} trials (a mid point "
              "counts once whatever half-duration a reference run measured for it). This "
              "invocation "
