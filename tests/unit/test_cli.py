@@ -138,6 +138,8 @@ def test_sigterm_pauses_gracefully(tmp_path):
     assert "paused by signal: SIGTERM: asked to stop" in out
     rc, out, _ = call(tmp_path, "show", the_run(tmp_path), "--json")
     assert json.loads(out)["pause_cause"]["signal"] == "SIGTERM"
+    rc, out, _ = call(tmp_path, "status")  # the active runs, each paused one with its cause
+    assert rc == 0 and "\n  paused by signal: SIGTERM: asked to stop" in out
 
 
 @pytest.mark.slow

@@ -127,6 +127,10 @@ def print_runs(runs: List[Dict[str, Any]], stream: IO[str]) -> None:
                 "" if wall is None else f"{wall:.1f}s",
             )
         )
+        cause = run.get("pause_cause")
+        if run["status"] in ("paused", "pausing") and isinstance(cause, dict):
+            said = f"paused by {cause.get('kind')}: {cause.get('message')}"
+            stream.write(f"  {said[:157] + '...' if len(said) > 160 else said}\n")
 
 
 def print_run(
