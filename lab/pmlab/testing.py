@@ -160,10 +160,7 @@ class LabCluster:
                          f"{self.frontend})\n")
         try:
             with lab_lock():
-                left = lifecycle.down()
-                if left:
-                    raise LabError(f"lab down left: {left}")
-                lifecycle.up(self.node_count, self.frontend, self.pcsd)
+                _down_then_up(self.node_count, self.frontend, self.pcsd)
                 return _succeeded(faults.reset(self.state))
         except Exception as exc:
             _FAILURES.append(f"{why}; the rebuild failed too: {exc}")
@@ -193,6 +190,15 @@ def _succeeded(value: Any) -> Any:
     return value
 
 
+def _down_then_up(nodes: int, frontend: str, pcsd: bool) -> None:
+    """Remove whatever lab is recorded (nothing if none), then build this one; the caller
+    holds the lab lock."""
+    left = lifecycle.down()
+    if left:
+        raise LabError(f"lab down left: {left}")
+    lifecycle.up(nodes, frontend, pcsd)
+
+
 def bring_up(nodes: int = 2, frontend: str = "crmsh", pcsd: bool = False) -> LabCluster:
     """Up a lab of this configuration (tearing down any other recorded lab, or a stale record
     of this one, first)."""
@@ -206,10 +212,7 @@ def bring_up(nodes: int = 2, frontend: str = "crmsh", pcsd: bool = False) -> Lab
                         and bool(state.get("pcsd")) == pcsd)
                 if same and lifecycle.stale_reason(state) is None:
                     return LabCluster(nodes, frontend, pcsd)
-                left = lifecycle.down()
-                if left:
-                    raise LabError(f"lab down left: {left}")
-            lifecycle.up(nodes, frontend, pcsd)
+            _down_then_up(nodes, frontend, pcsd)
     except Exception as exc:
         _FAILURES.append(f"bring-up of {nodes} nodes, {frontend}: {exc}")
         raise

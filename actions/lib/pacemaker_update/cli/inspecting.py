@@ -10,7 +10,7 @@ from pacemaker_update.cli.common import emit
 def cmd_inspect(args: argparse.Namespace) -> int:
     """status / history / show: read the store (safe while a run is going)."""
     from pacemaker_update.engine import RunStore
-    from pacemaker_update.engine.display import print_run, print_runs
+    from pacemaker_update.engine.display import pause_line, print_run, print_runs
 
     store = RunStore(args.state_dir)
     if args.command == "history" or (args.command == "status" and not args.run):
@@ -39,8 +39,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
         return 0
     print_run(run, tasks, sys.stdout, verbose=args.command == "show")
     if run.get("pause_cause") and run["status"] in ("paused", "pausing"):
-        cause = run["pause_cause"]
-        sys.stdout.write("paused by {}: {}\n".format(cause.get("kind"), cause.get("message")))
+        sys.stdout.write(pause_line(run["pause_cause"]) + "\n")
     if data.get("cluster_now"):
         from pacemaker_update.cli.running import print_standing
 

@@ -120,12 +120,14 @@ def _with_cause(engine: Any, watcher: Any, result: Any) -> Any:
 
 def summary(result: Any) -> str:
     """The text a person reads at the end of a run."""
+    from pacemaker_update.engine.display import pause_line
+
     output = json.dumps(result.output, indent=2, sort_keys=True)
     text = f"run {result.run_id} {result.status}\noutput: {output}\n"
     if result.status in ("paused", "pausing"):
         cause = result.pause_cause
         if cause:
-            text += "paused by {}: {}\n".format(cause.get("kind"), cause.get("message"))
+            text += pause_line(cause) + "\n"
             if cause.get("event"):
                 text += "event: {}\n".format(json.dumps(cause["event"], sort_keys=True))
         recovery = (cause or {}).get("recovery") or {}

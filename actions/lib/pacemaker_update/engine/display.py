@@ -129,8 +129,13 @@ def print_runs(runs: List[Dict[str, Any]], stream: IO[str]) -> None:
         )
         cause = run.get("pause_cause")
         if run["status"] in ("paused", "pausing") and isinstance(cause, dict):
-            said = f"paused by {cause.get('kind')}: {cause.get('message')}"
+            said = pause_line(cause)
             stream.write(f"  {said[:157] + '...' if len(said) > 160 else said}\n")
+
+
+def pause_line(cause: Dict[str, Any]) -> str:
+    """'paused by KIND: MESSAGE', how every CLI output names a paused run's cause."""
+    return "paused by {}: {}".format(cause.get("kind"), cause.get("message"))
 
 
 def print_run(
